@@ -1,0 +1,119 @@
+/* Declarations shared by every pgstall BPF object; the definitions live in
+ * maps.bpf.c. All objects are linked into one skeleton (one load, one set of
+ * maps). */
+#ifndef PGSTALL_COMMON_BPF_H
+#define PGSTALL_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "pgstall.h"
+
+/* Socket send/receive syscalls: a backend making them is talking to a client,
+ * which is progress, not a loop. Postgres uses send()/recv(). */
+#if defined(__TARGET_ARCH_x86)
+#define SC_IS_CLIENT_IO(nr) ((nr) >= 44 && (nr) <= 47) /* sendto recvfrom sendmsg recvmsg */
+#define SC_ARG(regs, i) ((i) == 0 ? (regs)->di : (i) == 1 ? (regs)->si : (i) == 2 ? (regs)->dx : (regs)->r10)
+#elif defined(__TARGET_ARCH_arm64)
+#define SC_IS_CLIENT_IO(nr) ((nr) == 206 || (nr) == 207 || (nr) == 211 || (nr) == 212)
+#define SC_ARG(regs, i) ((regs)->regs[i])
+#else
+#error "pgstall: unsupported architecture"
+#endif
+
+struct thread_states_map {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pgstall_thread_state);
+};
+struct counters_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PGSTALL_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+struct events_map {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); /* resized by userspace before load */
+};
+struct blk_inflight_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* struct request * */
+	__type(value, struct pgstall_blk_inflight);
+};
+struct blk_hist_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PGSTALL_BLK_HIST_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+
+extern struct thread_states_map thread_states SEC(".maps");
+extern struct counters_map counters SEC(".maps");
+extern struct events_map events SEC(".maps");
+extern struct blk_inflight_map blk_inflight SEC(".maps");
+extern struct blk_hist_map blk_hist SEC(".maps");
+
+/* Configuration, set by userspace between open and load. */
+extern const volatile __u64 slow_syscall_ns;
+extern const volatile __u64 slow_offcpu_ns;
+/* Window epoch, bumped by userspace through the mmapped .bss. */
+extern volatile __u32 epoch;
+
+static __always_inline void count(enum pgstall_counter c)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
+	if (v)
+		(*v)++;
+}
+
+static __always_inline struct pgstall_thread_state *tracked_state(struct task_struct *t)
+{
+	return bpf_task_storage_get(&thread_states, t, 0, 0);
+}
+
+/* Reserve a ring record; a failure is counted, never silent. Records go out
+ * with BPF_RB_NO_WAKEUP: userspace drains on a timer, wake-ups were the main
+ * per-event cost measured here. */
+static __always_inline void *reserve(__u64 size)
+{
+	void *r = bpf_ringbuf_reserve(&events, size, 0);
+	if (!r)
+		count(PGSTALL_CNT_RING_DROPS);
+	return r;
+}
+
+static __always_inline void submit(void *r)
+{
+	count(PGSTALL_CNT_RING_EVENTS);
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void fill_hdr(struct pgstall_rec_hdr *h, __u32 type, __u64 now)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	h->type = type;
+	h->pid = (__u32)id;
+	h->tgid = id >> 32;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_ns = now;
+}
+
+/* Start a new window when userspace has bumped the epoch; the finished one is
+ * kept in prev so userspace always has one complete window to read. */
+static __always_inline struct pgstall_window *window(struct pgstall_thread_state *st)
+{
+	__u32 e = epoch;
+	if (st->cur.epoch != e) {
+		__builtin_memcpy(&st->prev, &st->cur, sizeof(st->prev));
+		__builtin_memset(&st->cur, 0, sizeof(st->cur));
+		st->cur.epoch = e;
+	}
+	return &st->cur;
+}
+
+#endif

@@ -1,0 +1,14 @@
+/* The one definition of every map and setting shared by the pgstall objects. */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct thread_states_map thread_states SEC(".maps");
+struct counters_map counters SEC(".maps");
+struct events_map events SEC(".maps");
+struct blk_inflight_map blk_inflight SEC(".maps");
+struct blk_hist_map blk_hist SEC(".maps");
+
+const volatile __u64 slow_syscall_ns = 1000000000ULL;
+const volatile __u64 slow_offcpu_ns = 1000000000ULL;
+volatile __u32 epoch;

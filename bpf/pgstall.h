@@ -1,0 +1,142 @@
+/* pgstall ABI: the one header shared by the BPF programs and the C++ side.
+ * Fixed-width fields only; every ring record starts with a u32 type tag.
+ * The C++ side static_asserts sizes and offsets (userspace/capture/abi.h). */
+#ifndef PGSTALL_ABI_H
+#define PGSTALL_ABI_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define PGSTALL_MIX_SLOTS 6   /* distinct syscall numbers tracked per window */
+#define PGSTALL_FP_RING 8     /* recent (syscall, args, ret) fingerprints kept */
+#define PGSTALL_COMM_LEN 16
+#define PGSTALL_NO_SYSCALL (-1)
+
+/* thread_state.flags */
+#define PGSTALL_F_TRACKED 1u
+
+/* Per-CPU drop/seen counters (array index). */
+enum pgstall_counter {
+	PGSTALL_CNT_SYSCALLS = 0,     /* syscalls seen from tracked threads */
+	PGSTALL_CNT_SWITCHES,         /* context switches of tracked threads */
+	PGSTALL_CNT_WAKEUPS,          /* sched_waking of tracked threads */
+	PGSTALL_CNT_FORKS,            /* tracked children created */
+	PGSTALL_CNT_EXITS,
+	PGSTALL_CNT_EXECS,
+	PGSTALL_CNT_BLOCK_ISSUE,
+	PGSTALL_CNT_BLOCK_COMPLETE,
+	PGSTALL_CNT_RING_EVENTS,      /* records submitted */
+	PGSTALL_CNT_RING_DROPS,       /* bpf_ringbuf_reserve failed: record lost */
+	PGSTALL_CNT_STORAGE_FAILS,    /* task storage could not be created: child untracked */
+	PGSTALL_CNT_BLOCK_MAP_FULL,   /* in-flight block request not recorded */
+	PGSTALL_CNT__MAX
+};
+
+/* One window of the syscall mix, swapped when userspace bumps the epoch. */
+struct pgstall_mix_slot {
+	__u32 nr_plus1;  /* syscall number + 1; 0 = free slot (a zeroed window is empty) */
+	__u32 count;
+	__s64 last_ret;
+	__u32 same_ret;  /* calls that returned the same value as the previous one */
+	__u32 _pad;
+};
+
+struct pgstall_window {
+	__u32 epoch;
+	__u32 total;        /* syscalls in the window */
+	__u32 repeats;      /* calls whose fingerprint matched one of the recent ones */
+	__u32 other;        /* calls that found no free mix slot */
+	__u32 client_io;    /* socket send/recv family: the backend talks to someone */
+	__u32 block_issued; /* block requests issued by the thread */
+	__u64 oncpu_ns;     /* CPU time accounted in the window (at switch-out) */
+	struct pgstall_mix_slot mix[PGSTALL_MIX_SLOTS];
+};
+
+/* Per-thread in-flight state, in task storage; userspace reads it by pidfd. */
+struct pgstall_thread_state {
+	__u32 flags;
+	__u32 tgid;
+	/* current syscall */
+	__s32 sc_nr;           /* PGSTALL_NO_SYSCALL when not in a syscall */
+	__u32 _pad0;
+	__u64 sc_start_ns;
+	__u64 sc_args[4];
+	/* scheduler */
+	__u64 offcpu_since_ns; /* 0 while on CPU */
+	__u64 oncpu_since_ns;  /* 0 while off CPU */
+	__u32 offcpu_state;    /* prev_state at switch-out (1 = S, 2 = D, ...) */
+	__u32 last_waker_pid;  /* who woke it last (sched_waking) */
+	__u64 last_wake_ns;
+	__u64 oncpu_total_ns;  /* cumulative */
+	__u64 nr_syscalls;     /* cumulative */
+	__u64 nr_switches;     /* cumulative */
+	/* fingerprints of recent syscalls, for "same call again" */
+	__u64 fp[PGSTALL_FP_RING];
+	__u32 fp_idx;
+	__u32 _pad1;
+	struct pgstall_window cur;
+	struct pgstall_window prev;  /* the last complete window */
+};
+
+/* Ring records */
+enum pgstall_rec_type {
+	PGSTALL_REC_FORK = 1,
+	PGSTALL_REC_EXIT = 2,
+	PGSTALL_REC_SYSCALL_SLOW = 3,  /* a syscall that took longer than slow_syscall_ns */
+	PGSTALL_REC_OFFCPU_SLOW = 4,   /* an off-CPU period longer than slow_offcpu_ns */
+	PGSTALL_REC_EXEC = 5,
+};
+
+struct pgstall_rec_hdr {
+	__u32 type;
+	__u32 pid;   /* thread id */
+	__u32 tgid;
+	__u32 cpu;
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+
+struct pgstall_rec_fork {
+	struct pgstall_rec_hdr h;
+	__u32 child_pid;
+	__u32 child_tgid;
+	char comm[PGSTALL_COMM_LEN];
+};
+
+struct pgstall_rec_exit {
+	struct pgstall_rec_hdr h;
+	__s32 exit_code;
+	__u32 _pad;
+};
+
+struct pgstall_rec_syscall {
+	struct pgstall_rec_hdr h;
+	__s32 nr;
+	__u32 _pad;
+	__s64 ret;
+	__u64 start_ns;
+	__u64 args[4];
+};
+
+struct pgstall_rec_offcpu {
+	struct pgstall_rec_hdr h;
+	__u64 start_ns;
+	__u32 state;     /* prev_state when it went off CPU */
+	__u32 waker_pid; /* who woke it (0 if unknown) */
+	__s32 sc_nr;     /* syscall it slept in, -1 if none */
+	__u32 _pad;
+};
+
+/* In-flight block request, keyed by the request pointer. */
+struct pgstall_blk_inflight {
+	__u64 issue_ns;
+	__u32 dev;
+	__u32 pid;       /* issuing thread, 0 if not a tracked one */
+	__u64 sector;
+	__u32 nr_sector;
+	__u32 op;        /* REQ_OP_* low bits */
+};
+
+#define PGSTALL_BLK_HIST_SLOTS 32  /* log2 microseconds */
+
+#endif

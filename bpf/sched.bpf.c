@@ -1,0 +1,123 @@
+/* Scheduler: off-CPU since when and in which state, on-CPU time, who woke a
+ * tracked thread, and the tracked set following fork/exec/exit. sched_wakeup
+ * reports waker 0 here (it runs on the target CPU): sched_waking runs in the
+ * waker's context. */
+#include "common.bpf.h"
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	__u64 now = 0;
+	struct pgstall_thread_state *st = tracked_state(prev);
+	if (st) {
+		now = bpf_ktime_get_ns();
+		if (st->oncpu_since_ns) {
+			__u64 ran = now - st->oncpu_since_ns;
+			st->oncpu_total_ns += ran;
+			window(st)->oncpu_ns += ran;
+		}
+		st->oncpu_since_ns = 0;
+		st->offcpu_since_ns = now;
+		st->offcpu_state = prev_state;
+		st->nr_switches++;
+		count(PGSTALL_CNT_SWITCHES);
+	}
+	st = tracked_state(next);
+	if (st) {
+		if (!now)
+			now = bpf_ktime_get_ns();
+		__u64 since = st->offcpu_since_ns;
+		if (since && now - since >= slow_offcpu_ns) {
+			struct pgstall_rec_offcpu *r = reserve(sizeof(*r));
+			if (r) {
+				/* the header is about next, not current */
+				r->h.type = PGSTALL_REC_OFFCPU_SLOW;
+				r->h.pid = next->pid;
+				r->h.tgid = next->tgid;
+				r->h.cpu = bpf_get_smp_processor_id();
+				r->h.ts_ns = now;
+				r->start_ns = since;
+				r->state = st->offcpu_state;
+				r->waker_pid = st->last_waker_pid;
+				r->sc_nr = st->sc_nr;
+				submit(r);
+			}
+		}
+		st->offcpu_since_ns = 0;
+		st->oncpu_since_ns = now;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(pgstall_sched_waking, struct task_struct *p)
+{
+	struct pgstall_thread_state *st = tracked_state(p);
+	if (!st)
+		return 0;
+	st->last_waker_pid = (__u32)bpf_get_current_pid_tgid();
+	st->last_wake_ns = bpf_ktime_get_ns();
+	count(PGSTALL_CNT_WAKEUPS);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pgstall_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct pgstall_thread_state *pst = tracked_state(parent);
+	if (!pst)
+		return 0;
+	struct pgstall_thread_state *st =
+		bpf_task_storage_get(&thread_states, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st) {
+		count(PGSTALL_CNT_STORAGE_FAILS);
+		return 0;
+	}
+	__u64 now = bpf_ktime_get_ns();
+	st->flags = PGSTALL_F_TRACKED;
+	st->tgid = child->tgid;
+	st->sc_nr = PGSTALL_NO_SYSCALL;
+	/* the child has not run yet: it is runnable, off CPU */
+	st->offcpu_since_ns = now;
+	count(PGSTALL_CNT_FORKS);
+
+	struct pgstall_rec_fork *r = reserve(sizeof(*r));
+	if (r) {
+		fill_hdr(&r->h, PGSTALL_REC_FORK, now);
+		r->child_pid = child->pid;
+		r->child_tgid = child->tgid;
+		bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), child->comm);
+		submit(r);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pgstall_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (!tracked_state(p))
+		return 0;
+	count(PGSTALL_CNT_EXECS);
+	struct pgstall_rec_hdr *r = reserve(sizeof(*r));
+	if (r) {
+		fill_hdr(r, PGSTALL_REC_EXEC, bpf_ktime_get_ns());
+		submit(r);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pgstall_exit, struct task_struct *p)
+{
+	if (!tracked_state(p))
+		return 0;
+	count(PGSTALL_CNT_EXITS);
+	struct pgstall_rec_exit *r = reserve(sizeof(*r));
+	if (r) {
+		fill_hdr(&r->h, PGSTALL_REC_EXIT, bpf_ktime_get_ns());
+		r->exit_code = p->exit_code;
+		submit(r);
+	}
+	return 0;
+}

@@ -1,0 +1,95 @@
+/* Syscall entry/exit of tracked threads: the in-flight syscall, per-window
+ * syscall mix and "same call again" fingerprints for the hot-loop detector.
+ * Runs on every syscall on the machine: untracked threads cost one task
+ * storage lookup that finds nothing. */
+#include "common.bpf.h"
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(pgstall_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pgstall_thread_state *st = tracked_state(task);
+	if (!st)
+		return 0;
+	st->sc_nr = id;
+	st->sc_start_ns = bpf_ktime_get_ns();
+	st->sc_args[0] = SC_ARG(regs, 0);
+	st->sc_args[1] = SC_ARG(regs, 1);
+	st->sc_args[2] = SC_ARG(regs, 2);
+	st->sc_args[3] = SC_ARG(regs, 3);
+	return 0;
+}
+
+static __always_inline __u64 mix64(__u64 h, __u64 v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	return h;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pgstall_thread_state *st = tracked_state(task);
+	if (!st)
+		return 0;
+	__s32 nr = st->sc_nr;
+	if (nr < 0) /* entered before tracking began */
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 start = st->sc_start_ns;
+	st->sc_nr = PGSTALL_NO_SYSCALL;
+	st->nr_syscalls++;
+	count(PGSTALL_CNT_SYSCALLS);
+
+	struct pgstall_window *w = window(st);
+	w->total++;
+	if (SC_IS_CLIENT_IO(nr))
+		w->client_io++;
+
+	/* The same call with the same arguments and result as a recent one is no
+	 * progress: a scan reading advancing offsets never matches. */
+	__u64 fp = mix64(mix64(mix64(mix64(mix64(nr, st->sc_args[0]), st->sc_args[1]),
+				      st->sc_args[2]), st->sc_args[3]), ret);
+	bool seen = false;
+	for (int i = 0; i < PGSTALL_FP_RING; i++)
+		if (st->fp[i] == fp)
+			seen = true;
+	if (seen)
+		w->repeats++;
+	st->fp[st->fp_idx & (PGSTALL_FP_RING - 1)] = fp;
+	st->fp_idx++;
+
+	bool placed = false;
+	for (int i = 0; i < PGSTALL_MIX_SLOTS; i++) {
+		struct pgstall_mix_slot *s = &w->mix[i];
+		if (s->nr_plus1 == 0)
+			s->nr_plus1 = nr + 1;
+		if (s->nr_plus1 == (__u32)nr + 1) {
+			if (s->count > 0 && s->last_ret == ret)
+				s->same_ret++;
+			s->count++;
+			s->last_ret = ret;
+			placed = true;
+			break;
+		}
+	}
+	if (!placed)
+		w->other++;
+
+	if (now - start >= slow_syscall_ns) {
+		struct pgstall_rec_syscall *r = reserve(sizeof(*r));
+		if (r) {
+			fill_hdr(&r->h, PGSTALL_REC_SYSCALL_SLOW, now);
+			r->nr = nr;
+			r->ret = ret;
+			r->start_ns = start;
+			r->args[0] = st->sc_args[0];
+			r->args[1] = st->sc_args[1];
+			r->args[2] = st->sc_args[2];
+			r->args[3] = st->sc_args[3];
+			submit(r);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,405 @@
+#include "capture/session.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "model/procfs.h"
+#include "model/relpath.h"
+#include "model/syscalls.h"
+
+namespace pgstall::capture {
+namespace {
+
+std::vector<int> list_pids() {
+  std::vector<int> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    int pid = 0;
+    auto [p, ec] = std::from_chars(e->d_name, e->d_name + strlen(e->d_name), pid);
+    if (ec == std::errc{} && *p == '\0' && pid > 0) out.push_back(pid);
+  }
+  closedir(d);
+  return out;
+}
+
+bool is_postgres_comm(const std::string& comm) { return comm == "postgres" || comm == "postmaster"; }
+
+std::optional<double> sched_exec_start_ms(int pid) {
+  auto text = pid == 0 ? [] {
+    std::ifstream f("/proc/self/sched");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return std::optional<std::string>(ss.str());
+  }()
+                       : model::read_proc_file(pid, "sched");
+  if (!text) return std::nullopt;
+  auto pos = text->find("se.exec_start");
+  if (pos == std::string::npos) return std::nullopt;
+  pos = text->find(':', pos);
+  if (pos == std::string::npos) return std::nullopt;
+  try {
+    return std::stod(text->substr(pos + 1));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// /proc/PID/syscall: "nr arg1 ... arg6 sp pc", "running", or "-1 sp pc".
+struct ProcSyscall {
+  int nr = -1;
+  uint64_t args[4] = {};
+};
+std::optional<ProcSyscall> proc_syscall(int pid) {
+  auto text = model::read_proc_file(pid, "syscall");
+  if (!text || text->rfind("running", 0) == 0) return std::nullopt;
+  std::istringstream in(*text);
+  ProcSyscall s;
+  if (!(in >> s.nr) || s.nr < 0) return std::nullopt;
+  for (auto& a : s.args) {
+    std::string tok;
+    if (!(in >> tok)) break;
+    a = std::stoull(tok, nullptr, 16);
+  }
+  return s;
+}
+
+}  // namespace
+
+char task_state_char(uint32_t s) {
+  if (s == 0) return 'R';                      // preempted: runnable
+  if ((s & 0x2) && (s & 0x400)) return 'I';     // TASK_IDLE: D without load, a kernel nap
+  if (s & 0x2) return 'D';
+  if (s & 0x1) return 'S';
+  if (s & (0x4 | 0x8)) return 'T';
+  return '?';
+}
+
+std::optional<double> proc_last_ran_age_s(int pid) {
+  auto them = sched_exec_start_ms(pid);
+  auto us = sched_exec_start_ms(0);
+  if (!them || !us || *us < *them) return std::nullopt;
+  return (*us - *them) / 1000.0;
+}
+
+Session::Session(Tracer& tracer, SessionOptions opts) : tracer_(tracer), opts_(std::move(opts)) {
+  self_ = getpid();
+}
+
+bool Session::wanted_postmaster(int pid) const {
+  if (target_dirs_.empty()) return true;
+  auto cwd = model::proc_cwd(pid);
+  return cwd && target_dirs_.count(*cwd);
+}
+
+bool Session::start(std::string& err) {
+  for (int pid : opts_.pids) {
+    auto st = model::read_proc_stat(pid);
+    if (!st) {
+      err = fmt::format("no process with pid {}", pid);
+      return false;
+    }
+    if (!is_postgres_comm(st->comm)) {
+      err = fmt::format("pid {} is not a PostgreSQL process (it is '{}')", pid, st->comm);
+      return false;
+    }
+    // A backend's pid stands for its cluster: follow it up to the postmaster.
+    int pm = pid;
+    if (auto parent = model::read_proc_stat(st->ppid); parent && is_postgres_comm(parent->comm)) pm = st->ppid;
+    auto cwd = model::proc_cwd(pm);
+    if (!cwd) {
+      err = fmt::format("cannot read the data directory of pid {} (/proc/{}/cwd)", pm, pm);
+      return false;
+    }
+    target_dirs_.insert(*cwd);
+  }
+  for (const auto& dir : opts_.data_dirs) {
+    std::ifstream f(dir + "/postmaster.pid");
+    int pid = 0;
+    if (!(f >> pid) || pid <= 0) {
+      err = fmt::format("no running PostgreSQL for data directory {} (cannot read {}/postmaster.pid)", dir, dir);
+      return false;
+    }
+    auto cwd = model::proc_cwd(pid);
+    if (!cwd) {
+      err = fmt::format("{}/postmaster.pid names pid {}, which is not running (stale file?)", dir, pid);
+      return false;
+    }
+    target_dirs_.insert(*cwd);
+  }
+  rescan();
+  if (postmasters_.empty()) {
+    err = target_dirs_.empty() ? "no PostgreSQL is running on this machine (no postmaster found in /proc)"
+                               : "the chosen PostgreSQL cluster has no running postmaster";
+    return false;
+  }
+  next_window();
+  return true;
+}
+
+void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
+  if (pid == self_ || procs_.count(pid)) return;
+  ProcInfo p;
+  p.pid = pid;
+  p.ppid = ppid;
+  p.postmaster = postmaster;
+  p.first_seen_ns = monotonic_ns();
+  if (auto cwd = model::proc_cwd(postmaster)) p.data_dir = *cwd;
+  if (auto cmd = model::proc_cmdline(pid)) {
+    p.raw_cmdline = *cmd;
+    p.title = model::parse_title(*cmd);
+  }
+  // A freshly forked child still shows the postmaster's argv.
+  if (pid != postmaster && p.title.type == model::BackendType::Postmaster)
+    p.title.type = model::BackendType::Unknown;
+
+  if (from_fork) {
+    if (!tracer_.adopt(pid)) return;  // gone already
+  } else {
+    // Seed the in-flight state from /proc: a stall under way when we start is
+    // the usual case in an incident.
+    pgstall_thread_state seed{};
+    seed.flags = PGSTALL_F_TRACKED;
+    seed.tgid = static_cast<uint32_t>(pid);
+    seed.sc_nr = PGSTALL_NO_SYSCALL;
+    uint64_t now = monotonic_ns();
+    auto st = model::read_proc_stat(pid);
+    if (st && st->state == 'R') {
+      seed.oncpu_since_ns = now;
+    } else if (st) {
+      double age = proc_last_ran_age_s(pid).value_or(0.0);
+      uint64_t since = now - std::min<uint64_t>(now, static_cast<uint64_t>(age * 1e9));
+      seed.offcpu_since_ns = since;
+      seed.offcpu_state = st->state == 'D' ? 2 : 1;
+      if (auto sc = proc_syscall(pid)) {
+        seed.sc_nr = sc->nr;
+        seed.sc_start_ns = since;
+        std::copy(std::begin(sc->args), std::end(sc->args), seed.sc_args);
+        p.seeded_sc_start_ns = since;
+      }
+      p.seeded_offcpu_ns = since;
+    }
+    std::string err;
+    if (!tracer_.track(pid, seed, err)) {
+      spdlog::debug("{}", err);
+      return;
+    }
+  }
+  p.windows_delivered_epoch = tracer_.epoch();
+  if (pid == postmaster) {
+    postmasters_.insert(pid);
+    pevents_.push_back({"postmaster_start", pid, "postmaster", p.data_dir});
+  } else {
+    pevents_.push_back({"backend_start", pid, std::string(model::backend_type_name(p.title.type)), p.title.raw});
+  }
+  procs_.emplace(pid, std::move(p));
+}
+
+void Session::remove_process(int pid, const char* why) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end()) return;
+  bool pm = postmasters_.erase(pid) > 0;
+  pevents_.push_back({pm ? "postmaster_exit" : "backend_exit", pid,
+                      pm ? "postmaster" : std::string(model::backend_type_name(it->second.title.type)), why});
+  tracer_.untrack(pid);
+  procs_.erase(it);
+}
+
+void Session::rescan() {
+  std::map<int, model::ProcStat> pg;
+  for (int pid : list_pids()) {
+    if (pid == self_) continue;
+    auto st = model::read_proc_stat(pid);
+    if (st && is_postgres_comm(st->comm)) pg.emplace(pid, *st);
+  }
+  // Postmasters: postgres processes whose parent is not one.
+  for (auto& [pid, st] : pg) {
+    if (pg.count(st.ppid)) continue;
+    if (!procs_.count(pid) && wanted_postmaster(pid)) add_process(pid, st.ppid, pid, false);
+  }
+  for (auto& [pid, st] : pg) {
+    if (procs_.count(pid) || !postmasters_.count(st.ppid)) continue;
+    add_process(pid, st.ppid, st.ppid, false);
+  }
+  // Gone, or reused by something else.
+  std::vector<int> gone;
+  for (auto& [pid, p] : procs_)
+    if (!pg.count(pid)) gone.push_back(pid);
+  for (int pid : gone) remove_process(pid, "exited");
+  refresh_titles();
+}
+
+void Session::refresh_titles() {
+  for (auto& [pid, p] : procs_) {
+    if (auto cmd = model::proc_cmdline(pid); cmd && *cmd != p.raw_cmdline) {
+      p.raw_cmdline = *cmd;
+      p.title = model::parse_title(*cmd);
+      if (pid != p.postmaster && p.title.type == model::BackendType::Postmaster)
+        p.title.type = model::BackendType::Unknown;
+    }
+  }
+}
+
+void Session::poll_ring() {
+  tracer_.drain([this](const void* data, size_t size) {
+    if (size < sizeof(pgstall_rec_hdr)) {
+      ++bad_records_;
+      return;
+    }
+    const auto* h = static_cast<const pgstall_rec_hdr*>(data);
+    switch (h->type) {
+      case PGSTALL_REC_FORK: {
+        if (size < sizeof(pgstall_rec_fork)) break;
+        const auto* r = static_cast<const pgstall_rec_fork*>(data);
+        if (r->child_pid != r->child_tgid) break;  // a thread, not a process
+        auto parent = procs_.find(static_cast<int>(h->tgid));
+        if (parent == procs_.end()) break;
+        add_process(static_cast<int>(r->child_pid), parent->first, parent->second.postmaster, true);
+        break;
+      }
+      case PGSTALL_REC_EXIT:
+        if (h->pid == h->tgid) remove_process(static_cast<int>(h->pid), "exited");
+        break;
+      case PGSTALL_REC_EXEC: {
+        auto it = procs_.find(static_cast<int>(h->pid));
+        if (it != procs_.end()) it->second.raw_cmdline.clear();  // re-read on the next rescan
+        break;
+      }
+      case PGSTALL_REC_SYSCALL_SLOW: ++slow_syscalls_; break;
+      case PGSTALL_REC_OFFCPU_SLOW: ++slow_offcpu_; break;
+      default: ++bad_records_;
+    }
+  });
+}
+
+void Session::next_window() {
+  uint32_t e = tracer_.bump_epoch();
+  epoch_start_ns_[e] = monotonic_ns();
+  while (epoch_start_ns_.size() > 8) epoch_start_ns_.erase(epoch_start_ns_.begin());
+}
+
+std::optional<detect::Window> Session::window_for(ProcInfo& p, const pgstall_thread_state& st) {
+  uint32_t e = tracer_.epoch();
+  uint32_t done = e - 1;  // the newest complete window
+  if (p.windows_delivered_epoch >= done || !epoch_start_ns_.count(done) || !epoch_start_ns_.count(e))
+    return std::nullopt;
+  p.windows_delivered_epoch = done;
+  detect::Window w;
+  w.start_ns = epoch_start_ns_[done];
+  w.end_ns = epoch_start_ns_[e];
+  const pgstall_window* src = nullptr;
+  if (st.cur.epoch == done)
+    src = &st.cur;  // no syscall since the bump: cur is still the finished window
+  else if (st.cur.epoch == e && st.prev.epoch == done)
+    src = &st.prev;
+  if (!src) return w;  // made no syscall in that window
+  w.total = src->total;
+  w.repeats = src->repeats;
+  w.other = src->other;
+  w.client_io = src->client_io;
+  w.block_issued = src->block_issued;
+  for (const auto& m : src->mix)
+    if (m.nr_plus1) w.mix.push_back({static_cast<int>(m.nr_plus1) - 1, m.count, m.last_ret, m.same_ret});
+  return w;
+}
+
+std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
+  std::vector<detect::Snapshot> out;
+  out.reserve(procs_.size());
+  for (auto& [pid, p] : procs_) {
+    auto st = tracer_.state(pid);
+    if (!st) continue;
+    detect::Snapshot s;
+    s.pid = pid;
+    s.title = p.title;
+    s.in_syscall = st->sc_nr >= 0;
+    s.sc_nr = st->sc_nr;
+    s.sc_start_ns = st->sc_start_ns;
+    std::copy(std::begin(st->sc_args), std::end(st->sc_args), s.sc_args.begin());
+    s.on_cpu = st->oncpu_since_ns != 0;
+    s.offcpu_since_ns = st->offcpu_since_ns;
+    s.offcpu_state = task_state_char(st->offcpu_state);
+    s.cpu_ns = st->oncpu_total_ns + (st->oncpu_since_ns && now > st->oncpu_since_ns ? now - st->oncpu_since_ns : 0);
+    s.nr_syscalls = st->nr_syscalls;
+    s.last_waker_pid = st->last_waker_pid;
+    s.lower_bound = (p.seeded_sc_start_ns && st->sc_start_ns == p.seeded_sc_start_ns) ||
+                    (p.seeded_offcpu_ns && !s.in_syscall && st->offcpu_since_ns == p.seeded_offcpu_ns);
+    // Where a long file syscall points; looked up once per syscall.
+    if (s.in_syscall && model::syscall_arg0_is_fd(s.sc_nr) && now > s.sc_start_ns + 300'000'000) {
+      if (p.fd_cache_sc_start != s.sc_start_ns) {
+        p.fd_cache_sc_start = s.sc_start_ns;
+        p.fd_cache.clear();
+        if (auto path = model::fd_path(pid, static_cast<int>(s.sc_args[0]))) {
+          p.fd_cache = *path;
+          if (auto f = model::classify_path(*path, p.data_dir)) p.fd_cache = model::describe(*f);
+        }
+      }
+      s.sc_fd_path = p.fd_cache;
+    }
+    s.completed_window = window_for(p, *st);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void Session::enrich(detect::Stall& stall) {
+  int pid = stall.pid;
+  if (auto w = model::read_proc_file(pid, "wchan"); w && !w->empty() && *w != "0") stall.detail["wchan"] = *w;
+  if (auto stack = model::read_proc_file(pid, "stack")) {
+    // "[<0>] percpu_rwsem_wait+0x10b/0x130": keep the function names.
+    std::vector<std::string> frames;
+    std::istringstream in(*stack);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto sp = line.find("] ");
+      std::string fn = sp == std::string::npos ? line : line.substr(sp + 2);
+      fn = fn.substr(0, fn.find('+'));
+      if (!fn.empty()) frames.push_back(fn);
+    }
+    if (!frames.empty()) {
+      stall.detail["kernel_stack"] = frames;
+      if (stall.kind == detect::Kind::IoWait || stall.kind == detect::Kind::LwlockWait) {
+        std::string chain;
+        for (size_t i = 0; i < frames.size() && i < 4; ++i) chain += (i ? " ← " : "") + frames[i];
+        stall.summary += "; kernel: " + chain;
+      }
+    }
+  }
+  auto it = procs_.find(pid);
+  if (it != procs_.end()) {
+    stall.detail["backend_type"] = std::string(model::backend_type_name(it->second.title.type));
+    if (stall.kind == detect::Kind::IoWait && !it->second.fd_cache.empty())
+      stall.detail["file"] = it->second.fd_cache;
+  }
+  if (stall.kind == detect::Kind::IoWait) {
+    // The block layer's view: requests outstanding per device, oldest first.
+    auto inflight = tracer_.block_inflight();
+    uint64_t now = monotonic_ns();
+    nlohmann::json devs = nlohmann::json::object();
+    for (const auto& r : inflight) {
+      std::string dev = fmt::format("{}:{}", r.dev >> 20, r.dev & 0xfffff);
+      auto& d = devs[dev];
+      d["in_flight"] = d.value("in_flight", 0) + 1;
+      double age = now > r.issue_ns ? (now - r.issue_ns) / 1e9 : 0;
+      d["oldest_s"] = std::max(d.value("oldest_s", 0.0), age);
+    }
+    stall.detail["block_in_flight"] = devs;
+    if (devs.empty()) stall.summary += "; no block request in flight (the wait is above the disk)";
+  }
+}
+
+std::vector<ProcessEvent> Session::take_process_events() {
+  std::vector<ProcessEvent> out;
+  out.swap(pevents_);
+  return out;
+}
+
+}  // namespace pgstall::capture

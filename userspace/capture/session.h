@@ -1,0 +1,105 @@
+#pragma once
+// A tracing session over the postgres processes of this machine (or of chosen
+// clusters): finds them in /proc, tracks them in the kernel, follows forks,
+// exits and restarts, and turns the kernel's in-flight state into detector
+// snapshots.
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "capture/tracer.h"
+#include "detect/detector.h"
+#include "model/title.h"
+
+namespace pgstall::capture {
+
+struct ProcInfo {
+  int pid = 0;
+  int ppid = 0;
+  int postmaster = 0;       // its postmaster (itself for the postmaster)
+  std::string data_dir;     // /proc/<postmaster>/cwd
+  model::ProcessTitle title;
+  std::string raw_cmdline;
+  uint64_t first_seen_ns = 0;
+  // What /proc said when tracking began: durations measured from these are
+  // lower bounds (the stall began earlier).
+  uint64_t seeded_sc_start_ns = 0;
+  uint64_t seeded_offcpu_ns = 0;
+  uint32_t windows_delivered_epoch = 0;
+  uint64_t fd_cache_sc_start = 0;
+  std::string fd_cache;
+};
+
+// A notable change of the traced set, for the output (JSON type "process").
+struct ProcessEvent {
+  std::string what;  // "postmaster_start", "postmaster_exit", "backend_start", "backend_exit"
+  int pid = 0;
+  std::string backend_type;
+  std::string detail;
+};
+
+struct SessionOptions {
+  std::vector<int> pids;               // --pid: postmasters (or any of their processes)
+  std::vector<std::string> data_dirs;  // --data-dir
+};
+
+class Session {
+ public:
+  Session(Tracer& tracer, SessionOptions opts);
+
+  // Resolves the targets and tracks every process found. Fails when the
+  // targets name nothing: unknown pid, no postgres running, no postmaster.pid.
+  bool start(std::string& err);
+
+  // Drains the ring (forks, exits, execs, slow-event history).
+  void poll_ring();
+  // Rescans /proc for new postmasters and children the ring did not show
+  // (a restart, or events lost), and refreshes process titles.
+  void rescan();
+  // Re-reads every process title ("... UPDATE waiting" changes by the statement).
+  void refresh_titles();
+  // Starts a new syscall-mix window; call about once a second.
+  void next_window();
+
+  std::vector<detect::Snapshot> snapshot(uint64_t now_ns);
+
+  // Facts for a flagged stall that cost I/O to gather: kernel stack, wchan,
+  // the file. Only called for stalls, so cheap overall.
+  void enrich(detect::Stall& stall);
+
+  const std::map<int, ProcInfo>& procs() const { return procs_; }
+  std::vector<ProcessEvent> take_process_events();
+  uint64_t slow_syscalls() const { return slow_syscalls_; }
+  uint64_t slow_offcpu() const { return slow_offcpu_; }
+  uint64_t bad_records() const { return bad_records_; }
+  Tracer& tracer() { return tracer_; }
+
+ private:
+  void add_process(int pid, int ppid, int postmaster, bool from_fork);
+  void remove_process(int pid, const char* why);
+  bool wanted_postmaster(int pid) const;
+  std::optional<detect::Window> window_for(ProcInfo& p, const pgstall_thread_state& st);
+
+  Tracer& tracer_;
+  SessionOptions opts_;
+  std::set<std::string> target_dirs_;  // resolved data dirs of the targets
+  std::map<int, ProcInfo> procs_;
+  std::set<int> postmasters_;
+  std::vector<ProcessEvent> pevents_;
+  std::map<uint32_t, uint64_t> epoch_start_ns_;
+  uint64_t slow_syscalls_ = 0, slow_offcpu_ = 0, bad_records_ = 0;
+  int self_ = 0;
+};
+
+// Seconds since a sleeping task last ran, from /proc/PID/sched (the
+// scheduler's clock, compared with our own task's): how long a stall already
+// under way has lasted at least. nullopt when the kernel lacks SCHED_DEBUG.
+std::optional<double> proc_last_ran_age_s(int pid);
+
+char task_state_char(uint32_t prev_state);
+
+}  // namespace pgstall::capture

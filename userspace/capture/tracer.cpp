@@ -1,0 +1,305 @@
+#include "capture/tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "pgstall.skel.h"
+
+namespace pgstall::capture {
+namespace {
+
+int libbpf_to_spdlog(enum libbpf_print_level level, const char* fmt, va_list args) {
+  char buf[1024];
+  int n = vsnprintf(buf, sizeof buf, fmt, args);
+  std::string_view msg(buf, n > 0 ? std::min<size_t>(n, sizeof buf - 1) : 0);
+  while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
+  if (level == LIBBPF_WARN)
+    spdlog::debug("libbpf: {}", msg);  // libbpf warns on every probed-and-skipped program
+  else
+    spdlog::trace("libbpf: {}", msg);
+  return 0;
+}
+
+struct ProbeSpec {
+  bpf_program* (*prog)(pgstall_bpf*);
+  const char* purpose;
+  bool required;
+};
+
+// One row per BPF program: what it is for and whether watch can live without it.
+const ProbeSpec kProbes[] = {
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_switch; },
+     "off-CPU / on-CPU time, task state", true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_fork; }, "follow new backends", true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_exit; }, "notice exited processes", true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_exec; }, "notice exec of tracked processes", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_waking; }, "who woke a waiter", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sys_enter; },
+     "in-flight syscalls (io-wait by syscall, lwlock-wait, hot-loop)", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sys_exit; }, "syscall mix and rates (hot-loop)", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_issue; }, "block requests in flight", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_complete; }, "block latency histogram", false},
+};
+
+// "tp_btf/sched_switch" -> is there a btf_trace_sched_switch typedef?
+bool kernel_has_tracepoint(const btf* vmlinux, const std::string& section) {
+  auto slash = section.find('/');
+  if (!vmlinux || slash == std::string::npos) return true;  // cannot tell: let load decide
+  std::string tp = "btf_trace_" + section.substr(slash + 1);
+  return btf__find_by_name_kind(vmlinux, tp.c_str(), BTF_KIND_TYPEDEF) >= 0;
+}
+
+int ring_cb(void* ctx, void* data, size_t size) {
+  auto* cb = static_cast<std::function<void(const void*, size_t)>*>(ctx);
+  if (*cb) (*cb)(data, size);
+  return 0;
+}
+
+}  // namespace
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
+}
+
+Tracer::~Tracer() {
+  if (ring_) ring_buffer__free(ring_);
+  for (auto& [name, link] : links_) bpf_link__destroy(link);
+  for (auto& [pid, fd] : pidfds_) close(fd);
+  if (skel_) pgstall_bpf__destroy(skel_);
+}
+
+std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
+  libbpf_set_print(libbpf_to_spdlog);
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+    err.message =
+        "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): pgstall's tp_btf "
+        "programs need CONFIG_DEBUG_INFO_BTF=y";
+    return nullptr;
+  }
+  std::unique_ptr<Tracer> t(new Tracer());
+  t->skel_ = pgstall_bpf__open();
+  if (!t->skel_) {
+    err.message = fmt::format("cannot open the BPF object: {}", strerror(errno));
+    return nullptr;
+  }
+  t->skel_->rodata->slow_syscall_ns = cfg.slow_syscall_ns;
+  t->skel_->rodata->slow_offcpu_ns = cfg.slow_offcpu_ns;
+  bpf_map__set_max_entries(t->skel_->maps.events, cfg.ring_bytes);
+
+  btf* vmlinux = btf__load_vmlinux_btf();
+  for (const auto& spec : kProbes) {
+    bpf_program* prog = spec.prog(t->skel_);
+    Probe p;
+    p.name = bpf_program__section_name(prog);
+    p.purpose = spec.purpose;
+    p.required = spec.required;
+    bool block = p.name.find("block_") != std::string::npos;
+    if (block && !cfg.block) {
+      p.error = "disabled (--no-block)";
+      bpf_program__set_autoload(prog, false);
+    } else if (!kernel_has_tracepoint(vmlinux, p.name)) {
+      p.error = "this kernel has no such tracepoint";
+      bpf_program__set_autoload(prog, false);
+    } else {
+      p.loaded = true;
+    }
+    if (p.required && !p.loaded) {
+      err.message = fmt::format("required probe {} is unavailable: {}", p.name, p.error);
+      btf__free(vmlinux);
+      return nullptr;
+    }
+    t->probes_.push_back(std::move(p));
+  }
+  btf__free(vmlinux);
+
+  if (int rc = pgstall_bpf__load(t->skel_); rc != 0) {
+    err.message = fmt::format(
+        "loading the BPF programs failed ({}); run with -v for the verifier log. "
+        "Are you root (CAP_BPF + CAP_PERFMON)?",
+        strerror(-rc));
+    return nullptr;
+  }
+  if (!t->attach_all(err)) return nullptr;
+
+  t->ring_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), ring_cb, &t->cb_, nullptr);
+  if (!t->ring_) {
+    err.message = fmt::format("cannot open the BPF ring buffer: {}", strerror(errno));
+    return nullptr;
+  }
+  return t;
+}
+
+bool Tracer::attach_all(Error& err) {
+  for (size_t i = 0; i < probes_.size(); ++i) {
+    Probe& p = probes_[i];
+    if (!p.loaded) continue;
+    bpf_link* link = bpf_program__attach(kProbes[i].prog(skel_));
+    if (!link) {
+      p.error = fmt::format("attach failed: {}", strerror(errno));
+      if (p.required) {
+        err.message = fmt::format("required probe {} could not attach: {}", p.name, p.error);
+        return false;
+      }
+      continue;
+    }
+    p.attached = true;
+    links_.emplace_back(p.name, link);
+  }
+  return true;
+}
+
+bool Tracer::track(int pid, const pgstall_thread_state& seed, std::string& err) {
+  if (pidfds_.count(pid)) return true;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    err = fmt::format("pidfd_open({}): {}", pid, strerror(errno));
+    return false;
+  }
+  int rc = bpf_map_update_elem(bpf_map__fd(skel_->maps.thread_states), &pidfd, &seed, BPF_NOEXIST);
+  if (rc != 0 && errno != EEXIST) {
+    err = fmt::format("cannot track pid {}: {}", pid, strerror(errno));
+    close(pidfd);
+    return false;
+  }
+  pidfds_[pid] = pidfd;
+  return true;
+}
+
+bool Tracer::adopt(int pid) {
+  if (pidfds_.count(pid)) return true;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return false;  // already gone, or a thread (not a process)
+  pidfds_[pid] = pidfd;
+  return true;
+}
+
+void Tracer::untrack(int pid) {
+  auto it = pidfds_.find(pid);
+  if (it == pidfds_.end()) return;
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.thread_states), &it->second);
+  close(it->second);
+  pidfds_.erase(it);
+}
+
+bool Tracer::tracked(int pid) const { return pidfds_.count(pid) != 0; }
+
+std::optional<pgstall_thread_state> Tracer::state(int pid) const {
+  auto it = pidfds_.find(pid);
+  if (it == pidfds_.end()) return std::nullopt;
+  pgstall_thread_state st{};
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.thread_states), &it->second, &st) != 0)
+    return std::nullopt;
+  return st;
+}
+
+uint32_t Tracer::epoch() const { return __atomic_load_n(&skel_->bss->epoch, __ATOMIC_RELAXED); }
+
+uint32_t Tracer::bump_epoch() {
+  return __atomic_add_fetch(&skel_->bss->epoch, 1, __ATOMIC_RELAXED);
+}
+
+int Tracer::drain(const std::function<void(const void*, size_t)>& cb) {
+  cb_ = cb;
+  int n = ring_buffer__consume(ring_);
+  cb_ = nullptr;
+  return n;
+}
+
+std::array<uint64_t, PGSTALL_CNT__MAX> Tracer::counters() const {
+  std::array<uint64_t, PGSTALL_CNT__MAX> out{};
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
+  for (uint32_t k = 0; k < PGSTALL_CNT__MAX; ++k) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &k, vals.data()) != 0) continue;
+    for (auto v : vals) out[k] += v;
+  }
+  return out;
+}
+
+std::vector<pgstall_blk_inflight> Tracer::block_inflight() const {
+  std::vector<pgstall_blk_inflight> out;
+  int fd = bpf_map__fd(skel_->maps.blk_inflight);
+  uint64_t key = 0, next = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    pgstall_blk_inflight v{};
+    if (bpf_map_lookup_elem(fd, &next, &v) == 0) out.push_back(v);
+    key = next;
+    prev = &key;
+    if (out.size() > 100000) break;
+  }
+  return out;
+}
+
+std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS> Tracer::block_histogram() const {
+  std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS> out{};
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
+  for (uint32_t k = 0; k < PGSTALL_BLK_HIST_SLOTS; ++k) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.blk_hist), &k, vals.data()) != 0) continue;
+    for (auto v : vals) out[k] += v;
+  }
+  return out;
+}
+
+void Tracer::self_test() {
+  auto before = counters();
+  pgstall_thread_state seed{};
+  seed.flags = PGSTALL_F_TRACKED;
+  seed.tgid = static_cast<uint32_t>(getpid());
+  seed.sc_nr = PGSTALL_NO_SYSCALL;
+  std::string err;
+  int self = getpid();
+  if (!track(self, seed, err)) {
+    spdlog::warn("probe self-test could not run: {}", err);
+    return;
+  }
+  (void)getppid();
+  usleep(2000);  // sleeps: a context switch
+  pid_t child = fork();
+  if (child == 0) {
+    execl("/bin/true", "true", static_cast<char*>(nullptr));
+    _exit(0);
+  }
+  if (child > 0) waitpid(child, nullptr, 0);
+  usleep(1000);
+  untrack(self);
+  drain([](const void*, size_t) {});  // the self-test's own records
+  auto after = counters();
+  auto moved = [&](pgstall_counter c) { return after[c] > before[c]; };
+  for (auto& p : probes_) {
+    if (!p.attached) continue;
+    const std::string& n = p.name;
+    if (n.find("sys_enter") != std::string::npos || n.find("sys_exit") != std::string::npos)
+      p.fired = moved(PGSTALL_CNT_SYSCALLS);
+    else if (n.find("sched_switch") != std::string::npos)
+      p.fired = moved(PGSTALL_CNT_SWITCHES);
+    else if (n.find("sched_waking") != std::string::npos)
+      p.fired = moved(PGSTALL_CNT_WAKEUPS);
+    else if (n.find("process_fork") != std::string::npos)
+      p.fired = moved(PGSTALL_CNT_FORKS);
+    else if (n.find("process_exec") != std::string::npos)
+      p.fired = moved(PGSTALL_CNT_EXECS);
+    else if (n.find("process_exit") != std::string::npos)
+      p.fired = moved(PGSTALL_CNT_EXITS);
+    else if (n.find("block_rq_issue") != std::string::npos)
+      p.fired = after[PGSTALL_CNT_BLOCK_ISSUE] > 0;  // needs disk traffic: judged later too
+    else if (n.find("block_rq_complete") != std::string::npos)
+      p.fired = after[PGSTALL_CNT_BLOCK_COMPLETE] > 0;
+  }
+}
+
+}  // namespace pgstall::capture

@@ -1,0 +1,95 @@
+#pragma once
+// Kernel side of pgstall, from C++: open the one skeleton, configure it,
+// load, attach each program on its own (a missing tracepoint degrades, it does
+// not abort), verify the probes fire, and read the in-flight state.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/abi.h"
+
+struct pgstall_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+namespace pgstall::capture {
+
+struct Config {
+  uint64_t slow_syscall_ns = 1'000'000'000;  // completed syscalls longer than this reach the ring
+  uint64_t slow_offcpu_ns = 1'000'000'000;   // completed off-CPU periods longer than this too
+  uint32_t ring_bytes = 4u << 20;
+  bool block = true;                          // block-layer probes
+};
+
+struct Probe {
+  std::string name;      // e.g. "tp_btf/sched_switch"
+  std::string purpose;   // what is lost without it
+  bool required = false;
+  bool loaded = false;
+  bool attached = false;
+  bool fired = false;    // seen to fire by the self-test (or later counters)
+  std::string error;
+};
+
+// Errors carry a message meant for the operator.
+struct Error {
+  std::string message;
+};
+
+class Tracer {
+ public:
+  ~Tracer();
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+
+  // Probes BTF for each tracepoint, loads and attaches what the kernel has.
+  // Fails only when a required probe cannot work.
+  static std::unique_ptr<Tracer> open(const Config& cfg, Error& err);
+
+  const std::vector<Probe>& probes() const { return probes_; }
+
+  // Tracks process `pid` (by pidfd), seeding its in-flight state (pass what
+  // /proc says it is doing now). Children it forks later are tracked by the kernel.
+  bool track(int pid, const pgstall_thread_state& seed, std::string& err);
+  // Adopts a process the kernel already tracks (a child seen in a fork record).
+  bool adopt(int pid);
+  void untrack(int pid);
+  bool tracked(int pid) const;
+  std::optional<pgstall_thread_state> state(int pid) const;
+
+  // Window epochs: bumping starts a new syscall-mix window in every thread.
+  uint32_t epoch() const;
+  uint32_t bump_epoch();
+
+  // Drains the ring; the callback sees each record (type tag first).
+  int drain(const std::function<void(const void* data, size_t size)>& cb);
+
+  // Per-CPU counters summed (indexed by pgstall_counter).
+  std::array<uint64_t, PGSTALL_CNT__MAX> counters() const;
+  std::vector<pgstall_blk_inflight> block_inflight() const;
+  std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS> block_histogram() const;
+
+  // Tracks this process for a moment, makes a syscall, a context switch and a
+  // fork, and checks each probe saw it. Marks Probe::fired.
+  void self_test();
+
+ private:
+  Tracer() = default;
+  bool attach_all(Error& err);
+
+  pgstall_bpf* skel_ = nullptr;
+  std::vector<Probe> probes_;
+  std::vector<std::pair<std::string, ::bpf_link*>> links_;
+  std::unordered_map<int, int> pidfds_;  // pid -> pidfd
+  ::ring_buffer* ring_ = nullptr;
+  std::function<void(const void*, size_t)> cb_;
+};
+
+uint64_t monotonic_ns();
+
+}  // namespace pgstall::capture

@@ -1,0 +1,308 @@
+// pgstall watch: every postgres process, what it does at kernel level, and
+// the stalls in flight, live.
+#include "cli/commands.h"
+
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "capture/session.h"
+#include "capture/tracer.h"
+#include "model/duration.h"
+#include "model/syscalls.h"
+#include "output/format.h"
+#include "output/view.h"
+
+namespace pgstall::cli {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+const char* counter_name(int c) {
+  switch (c) {
+    case PGSTALL_CNT_SYSCALLS: return "syscalls";
+    case PGSTALL_CNT_SWITCHES: return "switches";
+    case PGSTALL_CNT_WAKEUPS: return "wakeups";
+    case PGSTALL_CNT_FORKS: return "forks";
+    case PGSTALL_CNT_EXITS: return "exits";
+    case PGSTALL_CNT_EXECS: return "execs";
+    case PGSTALL_CNT_BLOCK_ISSUE: return "block_issued";
+    case PGSTALL_CNT_BLOCK_COMPLETE: return "block_completed";
+    case PGSTALL_CNT_RING_EVENTS: return "ring_records";
+    case PGSTALL_CNT_RING_DROPS: return "ring_drops";
+    case PGSTALL_CNT_STORAGE_FAILS: return "untracked_children";
+    case PGSTALL_CNT_BLOCK_MAP_FULL: return "block_requests_unrecorded";
+  }
+  return "unknown";
+}
+
+// The counters that mean something was lost.
+bool is_loss(int c) {
+  return c == PGSTALL_CNT_RING_DROPS || c == PGSTALL_CNT_STORAGE_FAILS || c == PGSTALL_CNT_BLOCK_MAP_FULL;
+}
+
+std::pair<int, int> terminal_size() {
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return {ws.ws_col, ws.ws_row};
+  return {120, 40};
+}
+
+bool parse_into(const std::string& text, double& out, const char* what, std::string& err) {
+  auto v = model::parse_duration_s(text);
+  if (!v) {
+    err = fmt::format("{}: '{}' is not a duration (try 5s, 500ms, 2m)", what, text);
+    return false;
+  }
+  out = *v;
+  return true;
+}
+
+}  // namespace
+
+void WatchOptions::add_to(CLI::App& app) {
+  app.add_option("-p,--pid", pids, "Watch only the cluster of this postmaster (or of this backend); repeatable");
+  app.add_option("-D,--data-dir", data_dirs, "Watch only the cluster running from this data directory; repeatable");
+  app.add_option("-d,--duration", duration, "Stop by itself after this long (30s, 5m); default: until Ctrl-C");
+  app.add_flag("--json", json, "One JSON object per line: stall, stall_end, process, drops, start, summary");
+  app.add_flag("--plain", plain, "One text line per event, even on a terminal");
+  app.add_option("--interval", interval, "How often in-flight state is read")->default_val("100ms");
+  app.add_option("--lock-sleep", lock_sleep, "lock-sleep threshold")->default_val("5s");
+  app.add_option("--lwlock-wait", lwlock_wait, "lwlock-wait threshold")->default_val("1s");
+  app.add_option("--io-wait", io_wait, "io-wait threshold")->default_val("1s");
+  app.add_option("--hot-loop", hot_loop, "hot-loop: how long the loop must last")->default_val("3s");
+  app.add_option("--hot-loop-rate", hot_loop_rate, "hot-loop: syscalls per second")->default_val("5000");
+  app.add_option("--cpu-bound", cpu_bound, "cpu-bound threshold")->default_val("10s");
+  app.add_flag("--no-block", no_block, "Do not attach the block-layer tracepoints");
+}
+
+int run_watch(const WatchOptions& o) {
+  std::string err;
+  detect::Thresholds th;
+  double interval_s = 0.1, duration_s = 0;
+  if (!parse_into(o.interval, interval_s, "--interval", err) ||
+      !parse_into(o.lock_sleep, th.lock_sleep_s, "--lock-sleep", err) ||
+      !parse_into(o.lwlock_wait, th.lwlock_wait_s, "--lwlock-wait", err) ||
+      !parse_into(o.io_wait, th.io_wait_s, "--io-wait", err) ||
+      !parse_into(o.hot_loop, th.hot_loop_s, "--hot-loop", err) ||
+      !parse_into(o.cpu_bound, th.cpu_bound_s, "--cpu-bound", err) ||
+      (!o.duration.empty() && !parse_into(o.duration, duration_s, "--duration", err))) {
+    std::cerr << "pgstall watch: " << err << "\n";
+    return 2;
+  }
+  th.hot_loop_rate = o.hot_loop_rate;
+  if (interval_s < 0.01) interval_s = 0.01;
+
+  if (geteuid() != 0) {
+    std::cerr << "pgstall watch: needs root (BPF programs, and /proc of other users' processes); "
+                 "run it with sudo\n";
+    return 1;
+  }
+
+  capture::Config cfg;
+  cfg.block = !o.no_block;
+  capture::Error cerr;
+  auto tracer = capture::Tracer::open(cfg, cerr);
+  if (!tracer) {
+    std::cerr << "pgstall watch: " << cerr.message << "\n";
+    return 1;
+  }
+  tracer->self_test();
+
+  capture::Session session(*tracer, {o.pids, o.data_dirs});
+  if (!session.start(err)) {
+    std::cerr << "pgstall watch: " << err << "\n";
+    return 2;
+  }
+
+  const bool tty = !o.json && !o.plain && isatty(STDOUT_FILENO);
+  output::Clock clock;
+  detect::Engine engine(th);
+  std::vector<std::string> notices;
+  for (const auto& p : tracer->probes()) {
+    if (!p.attached)
+      notices.push_back(fmt::format("probe {} not attached ({}): no {}", p.name, p.error, p.purpose));
+    else if (!p.fired && p.name.find("block_") == std::string::npos)
+      notices.push_back(fmt::format("probe {} attached but did not fire in the self-test: {} may be missing",
+                                    p.name, p.purpose));
+  }
+
+  auto emit = [&](const nlohmann::json& j, const std::string& line) {
+    if (o.json)
+      std::cout << j.dump() << "\n";
+    else if (!tty && !line.empty())
+      std::cout << line << "\n";
+    std::cout.flush();
+  };
+
+  {
+    nlohmann::json j = {{"type", "start"}, {"processes", session.procs().size()}};
+    nlohmann::json probes = nlohmann::json::array();
+    for (const auto& p : tracer->probes())
+      probes.push_back({{"name", p.name}, {"attached", p.attached}, {"fired", p.fired}, {"error", p.error}});
+    j["probes"] = probes;
+    j["thresholds"] = {{"lock_sleep_s", th.lock_sleep_s}, {"lwlock_wait_s", th.lwlock_wait_s},
+                       {"io_wait_s", th.io_wait_s},       {"hot_loop_s", th.hot_loop_s},
+                       {"hot_loop_rate", th.hot_loop_rate}, {"cpu_bound_s", th.cpu_bound_s}};
+    std::string line = fmt::format("pgstall: watching {} postgres processes", session.procs().size());
+    for (const auto& n : notices) line += "\npgstall: warning: " + n;
+    emit(j, line);
+  }
+  if (!o.json)
+    for (const auto& n : notices) spdlog::debug("{}", n);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  const uint64_t start = capture::monotonic_ns();
+  const uint64_t tick_ns = static_cast<uint64_t>(interval_s * 1e9);
+  uint64_t last_window = start, last_rescan = start, last_render = 0;
+  uint64_t stalls_flagged = 0;
+  std::array<uint64_t, PGSTALL_CNT__MAX> reported_loss{};
+  std::map<std::pair<int, detect::Kind>, std::string> enriched;  // summaries with kernel stacks
+  std::map<int, std::pair<uint64_t, uint64_t>> prev_counts;      // pid -> (syscalls, cpu_ns)
+  std::map<int, std::pair<double, double>> rates;                // pid -> (syscalls/s, cpu%)
+  uint64_t prev_rate_ns = start;
+
+  while (!g_stop) {
+    uint64_t now = capture::monotonic_ns();
+    if (duration_s > 0 && now - start >= static_cast<uint64_t>(duration_s * 1e9)) break;
+    session.poll_ring();
+    if (now - last_window >= 1'000'000'000ull) {
+      session.next_window();
+      last_window = now;
+    }
+    if (now - last_rescan >= 1'000'000'000ull) {
+      session.rescan();
+      last_rescan = now;
+    } else {
+      session.refresh_titles();
+    }
+    for (const auto& pe : session.take_process_events()) {
+      if (pe.what == "backend_start" || pe.what == "backend_exit") {
+        if (o.json) emit({{"type", "process"}, {"event", pe.what}, {"pid", pe.pid}, {"backend_type", pe.backend_type}}, "");
+        continue;
+      }
+      std::string line = fmt::format("pgstall: {} pid {} {}", pe.what, pe.pid, pe.detail);
+      emit({{"type", "process"}, {"event", pe.what}, {"pid", pe.pid}, {"detail", pe.detail}}, line);
+      if (tty) notices.push_back(line);
+    }
+
+    now = capture::monotonic_ns();
+    auto snaps = session.snapshot(now);
+    for (auto& e : engine.update(now, snaps)) {
+      model::ProcessTitle title;
+      if (auto it = session.procs().find(e.stall.pid); it != session.procs().end()) title = it->second.title;
+      auto key = std::make_pair(e.stall.pid, e.stall.kind);
+      if (e.type == detect::Event::Type::Start) {
+        session.enrich(e.stall);
+        enriched[key] = e.stall.summary;
+        ++stalls_flagged;
+      } else {
+        enriched.erase(key);
+      }
+      emit(output::event_json(e, title, clock), output::event_line(e, title, clock));
+    }
+
+    auto counters = tracer->counters();
+    for (int c = 0; c < PGSTALL_CNT__MAX; ++c) {
+      if (!is_loss(c) || counters[c] == reported_loss[c]) continue;
+      std::string line = fmt::format("pgstall: warning: {} {} lost so far ({} new)", counters[c], counter_name(c),
+                                     counters[c] - reported_loss[c]);
+      emit({{"type", "drops"}, {"counter", counter_name(c)}, {"total", counters[c]}}, line);
+      if (tty) notices.push_back(line);
+      reported_loss[c] = counters[c];
+    }
+
+    if (now - prev_rate_ns >= 1'000'000'000ull) {
+      double span = (now - prev_rate_ns) / 1e9;
+      for (const auto& s : snaps) {
+        auto& pc = prev_counts[s.pid];
+        if (pc.first || pc.second)
+          rates[s.pid] = {(s.nr_syscalls - pc.first) / span, (s.cpu_ns - pc.second) / 1e7 / span};
+        pc = {s.nr_syscalls, s.cpu_ns};
+      }
+      prev_rate_ns = now;
+    }
+
+    if (tty && now - last_render >= 500'000'000ull) {
+      last_render = now;
+      std::vector<std::string> lines;
+      std::set<int> stalled;
+      for (const auto& [key, st] : engine.active()) {
+        stalled.insert(key.first);
+        model::ProcessTitle title;
+        if (auto it = session.procs().find(key.first); it != session.procs().end()) title = it->second.title;
+        detect::Event e{detect::Event::Type::Start, st, (now - st.since_ns) / 1e9, 0};
+        if (auto it = enriched.find(key); it != enriched.end()) e.stall.summary = it->second;
+        lines.push_back(output::event_line(e, title, clock));
+      }
+      std::vector<output::ViewRow> rows;
+      for (const auto& s : snaps) {
+        output::ViewRow r;
+        r.pid = s.pid;
+        auto it = session.procs().find(s.pid);
+        if (it != session.procs().end()) {
+          r.type = std::string(model::backend_type_name(it->second.title.type));
+          r.title = it->second.title.raw;
+        }
+        r.state = s.on_cpu ? 'R' : s.offcpu_state;
+        if (s.in_syscall) {
+          r.in = model::syscall_name(s.sc_nr);
+          r.for_s = (now - std::min(now, s.sc_start_ns)) / 1e9;
+        } else if (s.on_cpu) {
+          r.in = "on CPU";
+        } else {
+          r.in = "off CPU";
+          r.for_s = s.offcpu_since_ns ? (now - std::min(now, s.offcpu_since_ns)) / 1e9 : 0;
+        }
+        if (auto rt = rates.find(s.pid); rt != rates.end()) std::tie(r.sys_rate, r.cpu_pct) = rt->second;
+        r.stalled = stalled.count(s.pid) > 0;
+        rows.push_back(std::move(r));
+      }
+      std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.stalled > b.stalled; });
+      output::ViewHeader h;
+      h.clock = clock.hms(now);
+      h.elapsed_s = (now - start) / 1e9;
+      h.processes = snaps.size();
+      h.notices.assign(notices.end() - std::min<size_t>(notices.size(), 5), notices.end());
+      auto [w, hgt] = terminal_size();
+      std::cout << output::render_view(h, lines, rows, w, hgt) << std::flush;
+    }
+
+    uint64_t spent = capture::monotonic_ns() - now;
+    if (spent < tick_ns) std::this_thread::sleep_for(std::chrono::nanoseconds(tick_ns - spent));
+  }
+
+  auto counters = tracer->counters();
+  nlohmann::json cj;
+  std::string ctext;
+  for (int c = 0; c < PGSTALL_CNT__MAX; ++c) {
+    cj[counter_name(c)] = counters[c];
+    if (is_loss(c) || counters[c]) ctext += fmt::format(" {}={}", counter_name(c), counters[c]);
+  }
+  cj["bad_records"] = session.bad_records();
+  nlohmann::json active = nlohmann::json::array();
+  for (const auto& [key, st] : engine.active())
+    active.push_back({{"pid", key.first}, {"kind", detect::kind_name(key.second)}});
+  std::string line = fmt::format("pgstall: {} stalls flagged, {} still in flight; counters:{} bad_records={}",
+                                 stalls_flagged, active.size(), ctext, session.bad_records());
+  if (tty) std::cout << "\n";
+  if (o.json)
+    emit({{"type", "summary"}, {"stalls", stalls_flagged}, {"in_flight", active}, {"counters", cj}}, line);
+  else
+    std::cout << line << "\n";
+  return 0;
+}
+
+}  // namespace pgstall::cli

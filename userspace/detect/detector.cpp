@@ -1,0 +1,307 @@
+#include "detect/detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "model/syscalls.h"
+
+namespace pgstall::detect {
+namespace {
+
+constexpr double kNs = 1e9;
+
+double secs(uint64_t a, uint64_t b) { return b > a ? static_cast<double>(b - a) / kNs : 0.0; }
+
+bool is_idle_in_tx(const model::ProcessTitle& t) {
+  return t.state == model::ClientState::IdleInTransaction ||
+         t.state == model::ClientState::IdleInTransactionAborted;
+}
+
+// A file descriptor that is not a file: waiting on it is waiting for a peer.
+bool is_peer_fd(const std::string& path) {
+  return path.rfind("socket:", 0) == 0 || path.rfind("pipe:", 0) == 0 ||
+         path.rfind("anon_inode:", 0) == 0;
+}
+
+nlohmann::json base_detail(const Snapshot& s) {
+  nlohmann::json d;
+  d["title"] = s.title.raw;
+  if (!s.title.database.empty()) d["database"] = s.title.database;
+  if (!s.title.user.empty()) d["user"] = s.title.user;
+  if (!s.title.command.empty()) d["command"] = s.title.command;
+  if (s.in_syscall) d["syscall_running_s"] = 0.0;  // filled by the caller with "now"
+  return d;
+}
+
+}  // namespace
+
+std::string_view kind_name(Kind k) {
+  switch (k) {
+    case Kind::LockSleep: return "lock-sleep";
+    case Kind::LwlockWait: return "lwlock-wait";
+    case Kind::IoWait: return "io-wait";
+    case Kind::HotLoop: return "hot-loop";
+    case Kind::CpuBound: return "cpu-bound";
+  }
+  return "unknown";
+}
+
+LoopVerdict judge_loop_window(const Window& w, const Thresholds& t) {
+  LoopVerdict v;
+  double span = secs(w.start_ns, w.end_ns);
+  if (span <= 0 || w.total == 0) {
+    v.why_not = "no syscalls";
+    return v;
+  }
+  v.rate = w.total / span;
+  std::vector<uint32_t> counts;
+  for (const auto& m : w.mix) counts.push_back(m.count);
+  std::sort(counts.rbegin(), counts.rend());
+  uint64_t top = 0;
+  for (size_t i = 0; i < counts.size() && i < 3; ++i) top += counts[i];
+  v.top_share = static_cast<double>(top) / w.total;
+  // Same call, same arguments, same result again; or the same error over and
+  // over (EAGAIN/EINTR loops pass different buffers but fail the same way).
+  uint64_t same_err = 0;
+  for (const auto& m : w.mix)
+    if (m.last_ret < 0) same_err += m.same_ret;
+  v.repeat_share = static_cast<double>(std::max<uint64_t>(w.repeats, same_err)) / w.total;
+  if (v.rate < t.hot_loop_rate)
+    v.why_not = fmt::format("rate {:.0f}/s below {:.0f}/s", v.rate, t.hot_loop_rate);
+  else if (v.top_share < t.hot_loop_top_share)
+    v.why_not = fmt::format("mix spread: top 3 syscalls only {:.0f}%", v.top_share * 100);
+  else if (v.repeat_share < t.hot_loop_repeat_share)
+    v.why_not = fmt::format("progress: only {:.0f}% repeated calls", v.repeat_share * 100);
+  else if (w.client_io > 0)
+    v.why_not = fmt::format("progress: {} client socket calls", w.client_io);
+  else if (w.block_issued > 0)
+    v.why_not = fmt::format("progress: {} block requests issued", w.block_issued);
+  else
+    v.looping = true;
+  return v;
+}
+
+std::string describe_mix(const Window& w) {
+  std::vector<MixEntry> mix = w.mix;
+  std::sort(mix.begin(), mix.end(), [](const auto& a, const auto& b) { return a.count > b.count; });
+  std::string out;
+  for (const auto& m : mix) {
+    if (m.count == 0 || w.total == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{} {:.0f}%", model::syscall_name(m.nr), 100.0 * m.count / w.total);
+    if (m.count > 1 && m.same_ret * 2 >= m.count) out += fmt::format(" (ret {})", m.last_ret);
+  }
+  if (w.other) out += fmt::format(", other {:.0f}%", 100.0 * w.other / w.total);
+  return out;
+}
+
+std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
+                                 const std::vector<Snapshot>& all) {
+  std::vector<Stall> out;
+  const std::string sc = s.in_syscall ? model::syscall_name(s.sc_nr) : "";
+  char state = s.on_cpu ? 'R' : s.offcpu_state;
+  auto make = [&](Kind k, uint64_t since, bool lower) {
+    Stall st;
+    st.kind = k;
+    st.pid = s.pid;
+    st.since_ns = since;
+    st.lower_bound = lower;
+    st.syscall = sc;
+    st.state = state;
+    st.detail = base_detail(s);
+    st.detail.erase("syscall_running_s");
+    if (s.in_syscall) st.detail["syscall_running_s"] = secs(s.sc_start_ns, now);
+    return st;
+  };
+  auto dur_text = [&](uint64_t since, bool lower) {
+    return fmt::format("{}{:.1f}s", lower ? "≥" : "", secs(since, now));
+  };
+
+  // lock-sleep: the title says "waiting". The epoll_wait under it is cut at
+  // deadlock_timeout, so the wait is timed from the title, not the syscall.
+  if (s.title.waiting) {
+    if (!h.waiting_since) {
+      h.waiting_since = now;
+      h.waiting_lower_bound = s.lower_bound;
+      if (s.lower_bound && !s.on_cpu && s.offcpu_since_ns && s.offcpu_since_ns < now)
+        h.waiting_since = s.offcpu_since_ns;
+    }
+    if (secs(*h.waiting_since, now) >= t_.lock_sleep_s) {
+      Stall st = make(Kind::LockSleep, *h.waiting_since, h.waiting_lower_bound);
+      nlohmann::json holders = nlohmann::json::array();
+      std::string htext;
+      std::vector<std::pair<double, const Snapshot*>> cands;
+      for (const auto& o : all) {
+        if (o.pid == s.pid || !is_idle_in_tx(o.title)) continue;
+        auto it = hist_.find(o.pid);
+        double idle = it != hist_.end() && it->second.idle_tx_since ? secs(*it->second.idle_tx_since, now) : 0;
+        cands.emplace_back(idle, &o);
+      }
+      // Same database first, then the longest idle: the likeliest holders.
+      std::sort(cands.begin(), cands.end(), [&](const auto& a, const auto& b) {
+        bool sa = a.second->title.database == s.title.database, sb = b.second->title.database == s.title.database;
+        if (sa != sb) return sa;
+        return a.first > b.first;
+      });
+      for (const auto& [idle, o] : cands) {
+        holders.push_back({{"pid", o->pid},
+                           {"state", model::client_state_name(o->title.state)},
+                           {"idle_s", std::round(idle * 10) / 10},
+                           {"database", o->title.database},
+                           {"user", o->title.user}});
+        if (htext.size() < 200)
+          htext += fmt::format("{}pid {} ({} {:.0f}s)", htext.empty() ? "" : ", ", o->pid,
+                               model::client_state_name(o->title.state), idle);
+      }
+      st.detail["holder_candidates"] = holders;
+      st.summary = fmt::format("heavyweight lock wait ({}) for {}; holder candidates: {}",
+                               s.title.command.empty() ? "waiting" : s.title.command + " waiting",
+                               dur_text(*h.waiting_since, h.waiting_lower_bound),
+                               htext.empty() ? "none idle in transaction" : htext);
+      out.push_back(std::move(st));
+    }
+  } else {
+    h.waiting_since.reset();
+  }
+
+  // lwlock-wait / io-wait: a syscall or D-state sleep that has not come back.
+  auto cls = s.in_syscall ? model::syscall_class(s.sc_nr) : model::SyscallClass::Other;
+  const std::string file = s.sc_fd_path;
+  if (s.in_syscall && cls == model::SyscallClass::Futex && !s.on_cpu &&
+      secs(s.sc_start_ns, now) >= t_.lwlock_wait_s) {
+    Stall st = make(Kind::LwlockWait, s.sc_start_ns, s.lower_bound);
+    st.summary = fmt::format("futex sleep (LWLock or semaphore wait) for {}",
+                             dur_text(s.sc_start_ns, s.lower_bound));
+    out.push_back(std::move(st));
+  } else if (s.in_syscall && cls == model::SyscallClass::FileIo && !is_peer_fd(file) &&
+             secs(s.sc_start_ns, now) >= t_.io_wait_s) {
+    Stall st = make(Kind::IoWait, s.sc_start_ns, s.lower_bound);
+    if (!file.empty()) st.detail["file"] = file;
+    st.summary = fmt::format("{}({}) {} for {}", sc, file.empty() ? "?" : file,
+                             state == 'D' ? "in D state" : fmt::format("state {}", state),
+                             dur_text(s.sc_start_ns, s.lower_bound));
+    out.push_back(std::move(st));
+  } else if (!s.on_cpu && s.offcpu_state == 'D' && s.offcpu_since_ns &&
+             secs(s.offcpu_since_ns, now) >= t_.io_wait_s) {
+    Stall st = make(Kind::IoWait, s.offcpu_since_ns, s.lower_bound);
+    st.summary = fmt::format("uninterruptible sleep (D state){} for {}",
+                             sc.empty() ? "" : " in " + sc, dur_text(s.offcpu_since_ns, s.lower_bound));
+    out.push_back(std::move(st));
+  }
+
+  // hot-loop: judged on complete kernel-aggregated windows.
+  if (s.completed_window) {
+    const Window& w = *s.completed_window;
+    LoopVerdict v = judge_loop_window(w, t_);
+    if (v.looping) {
+      if (!h.hot_since) h.hot_since = w.start_ns;
+      h.last_hot_window = w;
+    } else {
+      h.hot_since.reset();
+      h.last_hot_window.reset();
+    }
+  }
+  if (h.hot_since && h.last_hot_window && secs(*h.hot_since, h.last_hot_window->end_ns) + 0.05 >= t_.hot_loop_s) {
+    const Window& w = *h.last_hot_window;
+    LoopVerdict v = judge_loop_window(w, t_);
+    Stall st = make(Kind::HotLoop, *h.hot_since, false);
+    nlohmann::json mix = nlohmann::json::array();
+    for (const auto& m : w.mix)
+      if (m.count)
+        mix.push_back({{"syscall", model::syscall_name(m.nr)},
+                       {"count", m.count},
+                       {"share", std::round(1000.0 * m.count / w.total) / 1000},
+                       {"last_ret", m.last_ret},
+                       {"same_ret", m.same_ret}});
+    st.detail["mix"] = mix;
+    st.detail["rate_per_s"] = std::round(v.rate);
+    st.detail["repeat_share"] = std::round(v.repeat_share * 1000) / 1000;
+    st.detail["client_io"] = w.client_io;
+    st.detail["block_issued"] = w.block_issued;
+    st.summary = fmt::format("{:.0f} syscalls/s for {}: {}; {:.0f}% repeated calls, no client I/O, no block I/O",
+                             v.rate, dur_text(*h.hot_since, false), describe_mix(w), v.repeat_share * 100);
+    out.push_back(std::move(st));
+  }
+
+  // cpu-bound: busy on CPU with few syscalls, checked once a second.
+  if (h.busy_check_ns == 0) {
+    h.busy_check_ns = now;
+    h.busy_check_cpu = s.cpu_ns;
+    h.busy_check_sys = s.nr_syscalls;
+  } else if (now - h.busy_check_ns >= static_cast<uint64_t>(kNs)) {
+    double span = secs(h.busy_check_ns, now);
+    h.last_cpu_share = (s.cpu_ns >= h.busy_check_cpu ? s.cpu_ns - h.busy_check_cpu : 0) / kNs / span;
+    h.last_sys_rate = (s.nr_syscalls - h.busy_check_sys) / span;
+    if (h.last_cpu_share >= t_.cpu_busy_share && h.last_sys_rate < t_.cpu_few_syscalls) {
+      if (!h.busy_since) h.busy_since = h.busy_check_ns;
+    } else {
+      h.busy_since.reset();
+    }
+    h.busy_check_ns = now;
+    h.busy_check_cpu = s.cpu_ns;
+    h.busy_check_sys = s.nr_syscalls;
+  }
+  if (h.busy_since && secs(*h.busy_since, now) >= t_.cpu_bound_s) {
+    Stall st = make(Kind::CpuBound, *h.busy_since, false);
+    st.detail["cpu_share"] = std::round(h.last_cpu_share * 1000) / 1000;
+    st.detail["syscalls_per_s"] = std::round(h.last_sys_rate);
+    st.summary = fmt::format("on CPU {:.0f}% of the time for {}, {:.0f} syscalls/s",
+                             h.last_cpu_share * 100, dur_text(*h.busy_since, false), h.last_sys_rate);
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+std::vector<Event> Engine::update(uint64_t now, const std::vector<Snapshot>& snaps) {
+  std::vector<Event> events;
+  std::set<int> present;
+  // Idle-in-transaction clocks first: lock-sleep verdicts name them as holders.
+  for (const auto& s : snaps) {
+    present.insert(s.pid);
+    History& h = hist_[s.pid];
+    if (is_idle_in_tx(s.title)) {
+      if (!h.idle_tx_since) {
+        // Idle means waiting for the client: the poll it sits in started the idle time.
+        h.idle_tx_since = now;
+        if (s.in_syscall && model::syscall_class(s.sc_nr) == model::SyscallClass::Poll && s.sc_start_ns < now)
+          h.idle_tx_since = s.sc_start_ns;
+      }
+    } else {
+      h.idle_tx_since.reset();
+    }
+  }
+
+  std::map<std::pair<int, Kind>, Stall> next;
+  std::map<int, const Snapshot*> by_pid;
+  for (const auto& s : snaps) {
+    by_pid[s.pid] = &s;
+    for (auto& st : judge(now, s, hist_[s.pid], snaps)) next[{st.pid, st.kind}] = std::move(st);
+  }
+
+  for (auto& [key, st] : active_) {
+    if (next.count(key)) continue;
+    Event e;
+    e.type = Event::Type::End;
+    e.stall = st;
+    e.duration_s = secs(st.since_ns, now);
+    if (auto it = by_pid.find(key.first); it != by_pid.end()) e.woken_by = it->second->last_waker_pid;
+    events.push_back(std::move(e));
+  }
+  for (auto& [key, st] : next) {
+    if (active_.count(key)) continue;
+    Event e;
+    e.type = Event::Type::Start;
+    e.stall = st;
+    e.duration_s = secs(st.since_ns, now);
+    events.push_back(std::move(e));
+  }
+  active_ = std::move(next);
+  for (auto it = hist_.begin(); it != hist_.end();)
+    it = present.count(it->first) ? std::next(it) : hist_.erase(it);
+  return events;
+}
+
+}  // namespace pgstall::detect

@@ -1,0 +1,87 @@
+#include "output/format.h"
+
+#include <time.h>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace pgstall::output {
+namespace {
+
+int64_t now_of(clockid_t c) {
+  timespec ts{};
+  clock_gettime(c, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+double round1(double v) { return std::round(v * 10) / 10; }
+
+}  // namespace
+
+Clock::Clock() : offset_ns_(now_of(CLOCK_REALTIME) - now_of(CLOCK_MONOTONIC)) {}
+
+std::string Clock::rfc3339(uint64_t mono) const {
+  int64_t real = static_cast<int64_t>(mono) + offset_ns_;
+  time_t sec = static_cast<time_t>(real / 1'000'000'000);
+  int ms = static_cast<int>((real % 1'000'000'000) / 1'000'000);
+  tm t{};
+  gmtime_r(&sec, &t);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                     t.tm_hour, t.tm_min, t.tm_sec, ms);
+}
+
+std::string Clock::hms(uint64_t mono) const {
+  int64_t real = static_cast<int64_t>(mono) + offset_ns_;
+  time_t sec = static_cast<time_t>(real / 1'000'000'000);
+  tm t{};
+  localtime_r(&sec, &t);
+  return fmt::format("{:02}:{:02}:{:02}", t.tm_hour, t.tm_min, t.tm_sec);
+}
+
+std::string describe_process(const model::ProcessTitle& t) {
+  std::string out(model::backend_type_name(t.type));
+  if (!t.user.empty() || !t.database.empty()) out += fmt::format(" {}@{}", t.user, t.database);
+  if (!t.command.empty()) out += " " + t.command;
+  if (t.waiting) out += " waiting";
+  if (!t.detail.empty() && t.type != model::BackendType::ClientBackend) out += " (" + t.detail + ")";
+  return out;
+}
+
+std::string event_line(const detect::Event& e, const model::ProcessTitle& t, const Clock& clock) {
+  const auto& s = e.stall;
+  if (e.type == detect::Event::Type::End) {
+    std::string woke = e.woken_by ? fmt::format(" (woken by pid {})", e.woken_by) : "";
+    return fmt::format("END   {} pid {} after {:.1f}s{}", detect::kind_name(s.kind), s.pid, e.duration_s, woke);
+  }
+  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}", detect::kind_name(s.kind),
+                     s.lower_bound ? "≥" : "", e.duration_s, s.pid, describe_process(t), s.summary,
+                     clock.hms(s.since_ns));
+}
+
+nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, const Clock& clock) {
+  const auto& s = e.stall;
+  nlohmann::json j;
+  if (e.type == detect::Event::Type::End) {
+    j["type"] = "stall_end";
+    j["kind"] = detect::kind_name(s.kind);
+    j["pid"] = s.pid;
+    j["duration_s"] = round1(e.duration_s);
+    j["woken_by"] = e.woken_by ? nlohmann::json(e.woken_by) : nlohmann::json(nullptr);
+    return j;
+  }
+  j["type"] = "stall";
+  j["kind"] = detect::kind_name(s.kind);
+  j["pid"] = s.pid;
+  j["backend_type"] = model::backend_type_name(t.type);
+  j["state"] = std::string(1, s.state);
+  j["syscall"] = s.syscall.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.syscall);
+  j["since"] = clock.rfc3339(s.since_ns);
+  j["duration_s"] = round1(e.duration_s);
+  j["lower_bound"] = s.lower_bound;
+  j["summary"] = s.summary;
+  j["detail"] = s.detail;
+  return j;
+}
+
+}  // namespace pgstall::output

@@ -1,0 +1,62 @@
+#include "output/view.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace pgstall::output {
+namespace {
+
+// Cuts to `width` display columns, counting UTF-8 code points (the lines use ≥ and —).
+std::string cut(const std::string& s, int width) {
+  int cols = 0;
+  size_t i = 0;
+  while (i < s.size() && cols < width) {
+    unsigned char c = s[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+    i += len;
+    ++cols;
+  }
+  return s.substr(0, std::min(i, s.size()));
+}
+
+}  // namespace
+
+std::string render_view(const ViewHeader& h, const std::vector<std::string>& stall_lines,
+                        const std::vector<ViewRow>& rows, int width, int height) {
+  const char* kRed = "\x1b[1;31m";
+  const char* kBold = "\x1b[1m";
+  const char* kReset = "\x1b[0m";
+  std::string out = "\x1b[H\x1b[2J";
+  int used = 0;
+  auto line = [&](const std::string& text, const char* style = nullptr) {
+    if (used >= height - 1) return;
+    if (style) out += style;
+    out += cut(text, width);
+    if (style) out += kReset;
+    out += "\n";
+    ++used;
+  };
+  line(fmt::format("pgstall watch — {} — {} postgres processes — {:.0f}s — q/Ctrl-C to quit", h.clock,
+                   h.processes, h.elapsed_s),
+       kBold);
+  for (const auto& n : h.notices) line("! " + n);
+  if (stall_lines.empty())
+    line("no stalls");
+  else
+    for (const auto& s : stall_lines) line(s, kRed);
+  line("");
+  line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:>8} {:>5}  {}", "PID", "TYPE", "S", "IN", "FOR", "SYSC/s",
+                   "CPU%", "TITLE"),
+       kBold);
+  for (const auto& r : rows) {
+    std::string forv = r.for_s >= 100 ? fmt::format("{:.0f}s", r.for_s) : fmt::format("{:.1f}s", r.for_s);
+    line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:>8.0f} {:>5.0f}  {}", r.pid, cut(r.type, 20), r.state,
+                     cut(r.in, 14), forv, r.sys_rate, r.cpu_pct, r.title),
+         r.stalled ? kRed : nullptr);
+  }
+  if (static_cast<int>(rows.size()) + used > height - 1) out += "…\n";
+  return out;
+}
+
+}  // namespace pgstall::output

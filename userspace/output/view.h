@@ -1,0 +1,32 @@
+#pragma once
+// The live, top-like view of `pgstall watch` on a terminal.
+#include <string>
+#include <vector>
+
+namespace pgstall::output {
+
+struct ViewRow {
+  int pid = 0;
+  std::string type;     // backend type
+  char state = '?';     // R S D
+  std::string in;       // "epoll_wait", "futex", "on CPU"
+  double for_s = 0;     // how long in it
+  double sys_rate = 0;  // syscalls per second over the last window
+  double cpu_pct = 0;
+  std::string title;
+  bool stalled = false;
+};
+
+struct ViewHeader {
+  std::string clock;
+  double elapsed_s = 0;
+  size_t processes = 0;
+  std::vector<std::string> notices;  // drops, degraded probes, postmaster restarts
+};
+
+// Stall lines go on top (highlighted), then one row per process, cut to the
+// terminal's size.
+std::string render_view(const ViewHeader& h, const std::vector<std::string>& stall_lines,
+                        const std::vector<ViewRow>& rows, int width, int height);
+
+}  // namespace pgstall::output
