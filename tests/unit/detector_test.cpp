@@ -1,0 +1,299 @@
+// Detectors on synthetic snapshot streams: each kind is flagged when it should
+// be, not before its threshold, and never for the "never a stall" cases.
+#include <gtest/gtest.h>
+
+#include "detect/detector.h"
+#include "model/syscalls.h"
+
+using namespace pgstall;
+using detect::Event;
+using detect::Kind;
+using detect::Snapshot;
+
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000ull;
+constexpr uint64_t kT0 = 1000 * kSec;  // monotonic clocks do not start at 0
+
+model::ProcessTitle client(const std::string& cmd, model::ClientState st, bool waiting = false) {
+  model::ProcessTitle t;
+  t.type = model::BackendType::ClientBackend;
+  t.user = "app";
+  t.database = "shop";
+  t.client = "[local]";
+  t.command = cmd;
+  t.state = st;
+  t.waiting = waiting;
+  t.raw = "postgres: app shop [local] " + cmd + (waiting ? " waiting" : "");
+  return t;
+}
+
+Snapshot sleeping_in(int pid, const char* syscall, uint64_t since, char state = 'S') {
+  Snapshot s;
+  s.pid = pid;
+  s.title = client("idle", model::ClientState::Idle);
+  s.in_syscall = true;
+  s.sc_nr = model::syscall_number(syscall);
+  s.sc_start_ns = since;
+  s.on_cpu = false;
+  s.offcpu_since_ns = since;
+  s.offcpu_state = state;
+  return s;
+}
+
+// Runs the engine from t0 to t1 in 100 ms ticks; `make` builds the snapshots
+// at each tick. Returns every event.
+template <typename F>
+std::vector<Event> run(detect::Engine& e, uint64_t t0, uint64_t t1, F make) {
+  std::vector<Event> all;
+  for (uint64_t t = t0; t <= t1; t += kSec / 10) {
+    auto ev = e.update(t, make(t));
+    all.insert(all.end(), ev.begin(), ev.end());
+  }
+  return all;
+}
+
+std::vector<Event> starts(const std::vector<Event>& ev, Kind k) {
+  std::vector<Event> out;
+  for (const auto& e : ev)
+    if (e.type == Event::Type::Start && e.stall.kind == k) out.push_back(e);
+  return out;
+}
+
+detect::Window loop_window(uint64_t start, uint32_t total, uint32_t repeats) {
+  detect::Window w;
+  w.start_ns = start;
+  w.end_ns = start + kSec;
+  w.total = total;
+  w.repeats = repeats;
+  w.mix = {{model::syscall_number("lseek"), total / 2, 8192, total / 2 - 1},
+           {model::syscall_number("read"), total - total / 2, 0, total - total / 2 - 1}};
+  return w;
+}
+
+}  // namespace
+
+TEST(LockSleep, FlaggedAtThresholdWithHolderCandidate) {
+  detect::Engine e;
+  const int waiter = 4242, holder = 4100;
+  uint64_t wait_start = kT0;
+  auto ev = run(e, kT0, kT0 + 7 * kSec, [&](uint64_t t) {
+    Snapshot w = sleeping_in(waiter, "epoll_wait", wait_start + kSec);  // re-slept after deadlock_timeout
+    w.title = client("UPDATE", model::ClientState::Active, true);
+    Snapshot h = sleeping_in(holder, "epoll_wait", kT0 - 340 * kSec);
+    h.title = client("idle in transaction", model::ClientState::IdleInTransaction);
+    (void)t;
+    return std::vector<Snapshot>{w, h};
+  });
+  auto s = starts(ev, Kind::LockSleep);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].stall.pid, waiter);
+  EXPECT_NEAR(s[0].duration_s, 5.0, 0.11);
+  ASSERT_EQ(s[0].stall.detail["holder_candidates"].size(), 1u);
+  EXPECT_EQ(s[0].stall.detail["holder_candidates"][0]["pid"], holder);
+  // The holder has been idle since its poll began, long before we looked.
+  EXPECT_GT(s[0].stall.detail["holder_candidates"][0]["idle_s"].get<double>(), 340.0);
+  EXPECT_NE(s[0].stall.summary.find("pid 4100 (idle in transaction"), std::string::npos);
+  // Only the waiter is flagged: idle in transaction is a holder, not a stall.
+  for (const auto& x : ev) EXPECT_NE(x.stall.pid, holder);
+}
+
+TEST(LockSleep, NotBeforeThresholdAndEndsWithWaker) {
+  detect::Engine e;
+  bool waiting = true;
+  auto make = [&](uint64_t) {
+    Snapshot w = sleeping_in(7, "epoll_wait", kT0);
+    w.title = client("UPDATE", model::ClientState::Active, waiting);
+    w.last_waker_pid = 99;
+    return std::vector<Snapshot>{w};
+  };
+  auto ev = run(e, kT0, kT0 + 4 * kSec + kSec / 2, make);
+  EXPECT_TRUE(starts(ev, Kind::LockSleep).empty());
+  ev = run(e, kT0 + 46 * kSec / 10, kT0 + 6 * kSec, make);
+  EXPECT_EQ(starts(ev, Kind::LockSleep).size(), 1u);
+  waiting = false;
+  ev = e.update(kT0 + 7 * kSec, make(0));
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type, Event::Type::End);
+  EXPECT_EQ(ev[0].woken_by, 99u);
+  EXPECT_NEAR(ev[0].duration_s, 7.0, 0.01);
+}
+
+TEST(LockSleep, SeededWaitIsALowerBound) {
+  detect::Engine e;
+  Snapshot w = sleeping_in(7, "epoll_wait", kT0 - 30 * kSec);
+  w.title = client("UPDATE", model::ClientState::Active, true);
+  w.lower_bound = true;
+  auto ev = e.update(kT0, {w});
+  auto s = starts(ev, Kind::LockSleep);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].stall.lower_bound);
+  EXPECT_NEAR(s[0].duration_s, 30.0, 0.01);
+}
+
+TEST(NeverAStall, IdleClientPgSleepAndNaps) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 60 * kSec, [&](uint64_t) {
+    Snapshot idle = sleeping_in(1, "epoll_wait", kT0 - 3600 * kSec);
+    Snapshot tx = sleeping_in(2, "epoll_wait", kT0 - 600 * kSec);
+    tx.title = client("idle in transaction", model::ClientState::IdleInTransaction);
+    Snapshot sleep = sleeping_in(3, "epoll_wait", kT0);  // pg_sleep waits on its latch
+    sleep.title = client("SELECT", model::ClientState::Active);
+    Snapshot nap = sleeping_in(4, "clock_nanosleep", kT0 - 100 * kSec);
+    nap.title.type = model::BackendType::WalWriter;
+    Snapshot ckpt = sleeping_in(5, "epoll_wait", kT0 - 200 * kSec);
+    ckpt.title.type = model::BackendType::Checkpointer;
+    return std::vector<Snapshot>{idle, tx, sleep, nap, ckpt};
+  });
+  EXPECT_TRUE(ev.empty()) << ev.size() << " events, first: " << (ev.empty() ? "" : ev[0].stall.summary);
+}
+
+TEST(LwlockWait, FutexSleepOverOneSecond) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 2 * kSec, [&](uint64_t) {
+    return std::vector<Snapshot>{sleeping_in(11, "futex", kT0), sleeping_in(12, "futex", kT0 + 15 * kSec / 10)};
+  });
+  auto s = starts(ev, Kind::LwlockWait);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].stall.pid, 11);
+  EXPECT_EQ(s[0].stall.syscall, "futex");
+  EXPECT_NEAR(s[0].duration_s, 1.0, 0.11);
+}
+
+TEST(IoWait, FileSyscallInDStateNamesTheFile) {
+  detect::Engine e;
+  Snapshot s = sleeping_in(77, "pwrite64", kT0, 'D');
+  s.sc_fd_path = "pg_wal/000000010000000000000003 (WAL segment)";
+  auto ev = e.update(kT0 + 12 * kSec / 10, {s});
+  auto st = starts(ev, Kind::IoWait);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].stall.state, 'D');
+  EXPECT_EQ(st[0].stall.detail["file"], s.sc_fd_path);
+  EXPECT_NE(st[0].stall.summary.find("pwrite64(pg_wal/000000010000000000000003"), std::string::npos);
+  EXPECT_NE(st[0].stall.summary.find("in D state"), std::string::npos);
+}
+
+TEST(IoWait, NotBelowThresholdNorOnSocketsOrPipes) {
+  detect::Engine e;
+  Snapshot quick = sleeping_in(1, "fdatasync", kT0 + kSec / 2, 'D');
+  Snapshot sock = sleeping_in(2, "read", kT0 - 100 * kSec);
+  sock.sc_fd_path = "socket:[12345]";
+  Snapshot pipe = sleeping_in(3, "read", kT0 - 100 * kSec);
+  pipe.sc_fd_path = "pipe:[777]";
+  auto ev = e.update(kT0 + kSec, {quick, sock, pipe});
+  EXPECT_TRUE(ev.empty());
+}
+
+TEST(IoWait, DStateOutsideASyscall) {
+  detect::Engine e;
+  Snapshot s;
+  s.pid = 5;
+  s.on_cpu = false;
+  s.offcpu_state = 'D';
+  s.offcpu_since_ns = kT0;
+  auto ev = e.update(kT0 + 2 * kSec, {s});
+  auto st = starts(ev, Kind::IoWait);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_NE(st[0].stall.summary.find("D state"), std::string::npos);
+}
+
+TEST(HotLoop, RepeatingSyscallsForThreeSeconds) {
+  detect::Engine e;
+  std::vector<Event> ev;
+  for (int i = 0; i < 4; ++i) {
+    Snapshot s;
+    s.pid = 900;
+    s.on_cpu = true;
+    s.completed_window = loop_window(kT0 + i * kSec, 18400, 18000);
+    auto got = e.update(kT0 + (i + 1) * kSec + kSec / 10, {s});
+    if (i < 2) EXPECT_TRUE(got.empty()) << "flagged after " << i + 1 << " windows";
+    ev.insert(ev.end(), got.begin(), got.end());
+  }
+  auto st = starts(ev, Kind::HotLoop);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].stall.detail["rate_per_s"], 18400);
+  EXPECT_NE(st[0].stall.summary.find("lseek 50%"), std::string::npos);
+  EXPECT_NE(st[0].stall.summary.find("read 50%"), std::string::npos);
+  // A window with progress ends it.
+  Snapshot s;
+  s.pid = 900;
+  s.completed_window = loop_window(kT0 + 4 * kSec, 18400, 100);
+  auto end = e.update(kT0 + 5 * kSec + kSec / 10, {s});
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0].type, Event::Type::End);
+}
+
+TEST(HotLoop, ProgressIsNotALoop) {
+  detect::Thresholds t;
+  // A sequential scan: fast, one syscall, but every call reads a new offset.
+  auto scan = loop_window(kT0, 30000, 20);
+  scan.mix = {{model::syscall_number("pread64"), 30000, 8192, 29999}};
+  auto v = detect::judge_loop_window(scan, t);
+  EXPECT_FALSE(v.looping);
+  EXPECT_NE(v.why_not.find("repeated"), std::string::npos);
+  // A backend answering its client.
+  auto busy = loop_window(kT0, 20000, 19000);
+  busy.client_io = 9000;
+  EXPECT_FALSE(detect::judge_loop_window(busy, t).looping);
+  // Issuing block I/O.
+  auto io = loop_window(kT0, 20000, 19000);
+  io.block_issued = 40;
+  EXPECT_FALSE(detect::judge_loop_window(io, t).looping);
+  // Too slow.
+  EXPECT_FALSE(detect::judge_loop_window(loop_window(kT0, 1000, 999), t).looping);
+  // Spread over many syscalls.
+  auto spread = loop_window(kT0, 10000, 9900);
+  spread.mix.clear();
+  for (int i = 0; i < 6; ++i) spread.mix.push_back({i, 1000, 0, 999});
+  spread.other = 4000;
+  EXPECT_FALSE(detect::judge_loop_window(spread, t).looping);
+  // The same error over and over is a loop even with changing buffers.
+  auto eagain = loop_window(kT0, 20000, 10);
+  eagain.mix = {{model::syscall_number("recvfrom"), 20000, -11, 19999}};
+  EXPECT_TRUE(detect::judge_loop_window(eagain, t).looping);
+}
+
+TEST(CpuBound, BusyWithFewSyscallsForTenSeconds) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 12 * kSec, [&](uint64_t t) {
+    Snapshot busy;
+    busy.pid = 31;
+    busy.title = client("UPDATE", model::ClientState::Active);
+    busy.on_cpu = true;
+    busy.cpu_ns = (t - kT0) * 95 / 100;
+    busy.nr_syscalls = (t - kT0) / kSec * 3;
+    Snapshot chatty = busy;  // as busy, but talking to its client all the time
+    chatty.pid = 32;
+    chatty.nr_syscalls = (t - kT0) / kSec * 20000;
+    return std::vector<Snapshot>{busy, chatty};
+  });
+  auto st = starts(ev, Kind::CpuBound);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].stall.pid, 31);
+  EXPECT_GE(st[0].duration_s, 10.0);
+  EXPECT_LE(st[0].duration_s, 11.2);
+  EXPECT_NEAR(st[0].stall.detail["cpu_share"].get<double>(), 0.95, 0.02);
+}
+
+TEST(Engine, ExitEndsItsStalls) {
+  detect::Engine e;
+  e.update(kT0 + 2 * kSec, {sleeping_in(11, "futex", kT0)});
+  ASSERT_EQ(e.active().size(), 1u);
+  auto ev = e.update(kT0 + 3 * kSec, {});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type, Event::Type::End);
+  EXPECT_TRUE(e.active().empty());
+}
+
+TEST(Engine, ThresholdsAreSettings) {
+  detect::Thresholds t;
+  t.lwlock_wait_s = 5;
+  detect::Engine e(t);
+  EXPECT_TRUE(e.update(kT0 + 2 * kSec, {sleeping_in(11, "futex", kT0)}).empty());
+  EXPECT_EQ(e.update(kT0 + 6 * kSec, {sleeping_in(11, "futex", kT0)}).size(), 1u);
+}
+
+TEST(DescribeMix, SharesAndRepeatedReturns) {
+  auto w = loop_window(kT0, 1000, 990);
+  EXPECT_EQ(detect::describe_mix(w), "lseek 50% (ret 8192), read 50% (ret 0)");
+}

@@ -1,0 +1,114 @@
+// Output formats: the JSON fields the integration tests and users rely on,
+// the plain line, durations and syscall names.
+#include <gtest/gtest.h>
+
+#include "model/duration.h"
+#include "model/syscalls.h"
+#include "output/format.h"
+#include "output/view.h"
+
+using namespace pgstall;
+
+namespace {
+detect::Event lock_event() {
+  detect::Event e;
+  e.type = detect::Event::Type::Start;
+  e.stall.kind = detect::Kind::LockSleep;
+  e.stall.pid = 4242;
+  e.stall.since_ns = 5'000'000'000ull;
+  e.stall.state = 'S';
+  e.stall.syscall = "epoll_wait";
+  e.stall.summary = "heavyweight lock wait";
+  e.stall.detail = {{"holder_candidates", nlohmann::json::array({{{"pid", 4100}}})}};
+  e.duration_s = 312.44;
+  return e;
+}
+model::ProcessTitle title() {
+  model::ProcessTitle t;
+  t.type = model::BackendType::ClientBackend;
+  t.user = "app";
+  t.database = "shop";
+  t.command = "UPDATE";
+  t.waiting = true;
+  return t;
+}
+}  // namespace
+
+TEST(Format, StallJsonHasTheDocumentedFields) {
+  output::Clock clock(0);  // monotonic == realtime: 5 s after the epoch
+  auto j = output::event_json(lock_event(), title(), clock);
+  EXPECT_EQ(j["type"], "stall");
+  EXPECT_EQ(j["kind"], "lock-sleep");
+  EXPECT_EQ(j["pid"], 4242);
+  EXPECT_EQ(j["backend_type"], "client backend");
+  EXPECT_EQ(j["state"], "S");
+  EXPECT_EQ(j["syscall"], "epoll_wait");
+  EXPECT_EQ(j["since"], "1970-01-01T00:00:05.000Z");
+  EXPECT_DOUBLE_EQ(j["duration_s"].get<double>(), 312.4);
+  EXPECT_EQ(j["detail"]["holder_candidates"][0]["pid"], 4100);
+}
+
+TEST(Format, StallEndJson) {
+  auto e = lock_event();
+  e.type = detect::Event::Type::End;
+  e.woken_by = 4100;
+  e.duration_s = 320.06;
+  auto j = output::event_json(e, title(), output::Clock(0));
+  EXPECT_EQ(j["type"], "stall_end");
+  EXPECT_EQ(j["woken_by"], 4100);
+  EXPECT_DOUBLE_EQ(j["duration_s"].get<double>(), 320.1);
+  e.woken_by = 0;
+  EXPECT_TRUE(output::event_json(e, title(), output::Clock(0))["woken_by"].is_null());
+}
+
+TEST(Format, PlainLine) {
+  auto line = output::event_line(lock_event(), title(), output::Clock(0));
+  EXPECT_EQ(line.rfind("STALL lock-sleep 312.4s pid 4242 client backend app@shop UPDATE waiting — heavyweight lock wait", 0),
+            0u)
+      << line;
+  auto e = lock_event();
+  e.type = detect::Event::Type::End;
+  e.woken_by = 4100;
+  e.duration_s = 320.06;
+  EXPECT_EQ(output::event_line(e, title(), output::Clock(0)), "END   lock-sleep pid 4242 after 320.1s (woken by pid 4100)");
+}
+
+TEST(View, StallsOnTopAndCutToTheTerminal) {
+  output::ViewHeader h;
+  h.processes = 2;
+  std::vector<output::ViewRow> rows(30);
+  for (int i = 0; i < 30; ++i) rows[i].pid = 100 + i;
+  auto text = output::render_view(h, {"STALL lock-sleep 6.0s pid 4242 — x"}, rows, 60, 10);
+  EXPECT_NE(text.find("STALL lock-sleep"), std::string::npos);
+  EXPECT_LT(text.find("STALL"), text.find("PID"));
+  EXPECT_EQ(text.find("129"), std::string::npos);  // cut to the height
+  EXPECT_NE(text.find("…"), std::string::npos);
+}
+
+TEST(Duration, Units) {
+  EXPECT_DOUBLE_EQ(*model::parse_duration_s("30s"), 30);
+  EXPECT_DOUBLE_EQ(*model::parse_duration_s("500ms"), 0.5);
+  EXPECT_DOUBLE_EQ(*model::parse_duration_s("2m"), 120);
+  EXPECT_DOUBLE_EQ(*model::parse_duration_s("1.5"), 1.5);
+  EXPECT_DOUBLE_EQ(*model::parse_duration_s("1h"), 3600);
+  EXPECT_FALSE(model::parse_duration_s(""));
+  EXPECT_FALSE(model::parse_duration_s("soon"));
+  EXPECT_FALSE(model::parse_duration_s("5 parsecs"));
+  EXPECT_FALSE(model::parse_duration_s("-3s"));
+}
+
+TEST(Syscalls, NamesNumbersAndClasses) {
+  EXPECT_EQ(model::syscall_name(model::syscall_number("pwrite64")), "pwrite64");
+  EXPECT_EQ(model::syscall_name(99999), "syscall_99999");
+  EXPECT_EQ(model::syscall_number("no_such_call"), -1);
+  EXPECT_EQ(model::syscall_class(model::syscall_number("fdatasync")), model::SyscallClass::FileIo);
+  EXPECT_EQ(model::syscall_class(model::syscall_number("futex")), model::SyscallClass::Futex);
+  EXPECT_EQ(model::syscall_class(model::syscall_number("epoll_wait")), model::SyscallClass::Poll);
+  EXPECT_EQ(model::syscall_class(model::syscall_number("sendto")), model::SyscallClass::ClientIo);
+  EXPECT_TRUE(model::syscall_arg0_is_fd(model::syscall_number("pread64")));
+  EXPECT_FALSE(model::syscall_arg0_is_fd(model::syscall_number("openat")));
+#if defined(__x86_64__)
+  EXPECT_EQ(model::syscall_number("read"), 0);
+  EXPECT_EQ(model::syscall_number("epoll_wait"), 232);
+#endif
+}
