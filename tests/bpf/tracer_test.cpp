@@ -1,0 +1,230 @@
+// The BPF side on the real kernel: the skeleton loads, every program attaches
+// and fires, and the in-flight state, windows, fork following, ring records
+// and block counters say what a traced process really did. Needs root.
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "capture/tracer.h"
+#include "model/syscalls.h"
+
+using pgstall::capture::Config;
+using pgstall::capture::Error;
+using pgstall::capture::Tracer;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::unique_ptr<Tracer> open_tracer(Config cfg = {}) {
+  Error err;
+  auto t = Tracer::open(cfg, err);
+  EXPECT_TRUE(t) << err.message;
+  return t;
+}
+
+pgstall_thread_state seed_for(int pid) {
+  pgstall_thread_state s{};
+  s.flags = PGSTALL_F_TRACKED;
+  s.tgid = static_cast<uint32_t>(pid);
+  s.sc_nr = PGSTALL_NO_SYSCALL;
+  return s;
+}
+
+// A child process that waits for a byte on `go`, runs `body`, writes a byte to
+// `done`, and repeats until its pipe closes.
+struct Child {
+  pid_t pid = -1;
+  int go = -1, done = -1;
+  template <typename F>
+  explicit Child(F body) {
+    int a[2], b[2];
+    EXPECT_EQ(pipe(a), 0);
+    EXPECT_EQ(pipe(b), 0);
+    pid = fork();
+    if (pid == 0) {
+      close(a[1]);
+      close(b[0]);
+      char c;
+      while (read(a[0], &c, 1) == 1) {
+        body();
+        if (write(b[1], "x", 1) != 1) break;
+      }
+      _exit(0);
+    }
+    close(a[0]);
+    close(b[1]);
+    go = a[1];
+    done = b[0];
+  }
+  void step() {
+    ASSERT_EQ(write(go, "x", 1), 1);
+    char c;
+    ASSERT_EQ(read(done, &c, 1), 1);
+  }
+  void kick() { ASSERT_EQ(write(go, "x", 1), 1); }
+  ~Child() {
+    close(go);
+    close(done);
+    if (pid > 0) waitpid(pid, nullptr, 0);
+  }
+};
+
+}  // namespace
+
+TEST(Bpf, LoadsAttachesAndEveryProbeFires) {
+  ASSERT_EQ(geteuid(), 0u) << "BPF tests need root";
+  auto t = open_tracer();
+  ASSERT_TRUE(t);
+  t->self_test();
+  for (const auto& p : t->probes()) {
+    EXPECT_TRUE(p.attached) << p.name << ": " << p.error;
+    if (p.name.find("block_") == std::string::npos) EXPECT_TRUE(p.fired) << p.name << " did not fire";
+  }
+  auto c = t->counters();
+  EXPECT_GT(c[PGSTALL_CNT_SYSCALLS], 0u);
+  EXPECT_GT(c[PGSTALL_CNT_SWITCHES], 0u);
+  EXPECT_GT(c[PGSTALL_CNT_FORKS], 0u);
+  EXPECT_GT(c[PGSTALL_CNT_EXITS], 0u);
+  EXPECT_EQ(c[PGSTALL_CNT_RING_DROPS], 0u);
+}
+
+TEST(Bpf, InFlightSyscallOfASleepingProcess) {
+  auto t = open_tracer();
+  ASSERT_TRUE(t);
+  Child child([] { std::this_thread::sleep_for(1500ms); });
+  std::string err;
+  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  child.kick();
+  std::this_thread::sleep_for(400ms);
+  auto st = t->state(child.pid);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(pgstall::model::syscall_name(st->sc_nr), "clock_nanosleep");
+  EXPECT_NE(st->offcpu_since_ns, 0u);
+  EXPECT_EQ(st->oncpu_since_ns, 0u);
+  EXPECT_EQ(st->offcpu_state & 1u, 1u) << "expected TASK_INTERRUPTIBLE, got " << st->offcpu_state;
+  uint64_t in_for = pgstall::capture::monotonic_ns() - st->sc_start_ns;
+  EXPECT_GT(in_for, 300'000'000u);
+  EXPECT_LT(in_for, 1'000'000'000u);
+  char c;
+  ASSERT_EQ(read(child.done, &c, 1), 1);
+}
+
+TEST(Bpf, SlowSyscallAndOffCpuReachTheRingWithTheWaker) {
+  Config cfg;
+  cfg.slow_syscall_ns = 500'000'000;
+  cfg.slow_offcpu_ns = 500'000'000;
+  auto t = open_tracer(cfg);
+  ASSERT_TRUE(t);
+  Child child([] { std::this_thread::sleep_for(700ms); });
+  std::string err;
+  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  child.step();  // sleeps 700 ms; blocked in read before that, woken by us
+  std::this_thread::sleep_for(600ms);
+  child.step();  // the read it waited in for 600 ms ends: woken by this process
+  bool slow_sleep = false, offcpu_by_us = false;
+  t->drain([&](const void* data, size_t size) {
+    auto* h = static_cast<const pgstall_rec_hdr*>(data);
+    if (h->pid != static_cast<uint32_t>(child.pid)) return;
+    if (h->type == PGSTALL_REC_SYSCALL_SLOW && size >= sizeof(pgstall_rec_syscall)) {
+      auto* r = static_cast<const pgstall_rec_syscall*>(data);
+      if (pgstall::model::syscall_name(r->nr) == "clock_nanosleep") {
+        slow_sleep = true;
+        EXPECT_GE(h->ts_ns - r->start_ns, 650'000'000u);
+      }
+    }
+    if (h->type == PGSTALL_REC_OFFCPU_SLOW && size >= sizeof(pgstall_rec_offcpu)) {
+      auto* r = static_cast<const pgstall_rec_offcpu*>(data);
+      if (r->waker_pid == static_cast<uint32_t>(getpid())) offcpu_by_us = true;
+    }
+  });
+  EXPECT_TRUE(slow_sleep) << "no slow clock_nanosleep record";
+  EXPECT_TRUE(offcpu_by_us) << "no off-CPU record naming this process as the waker";
+}
+
+TEST(Bpf, WindowsCountTheMixAndRepeatedCalls) {
+  auto t = open_tracer();
+  ASSERT_TRUE(t);
+  constexpr int kCalls = 50000;
+  Child child([] {
+    for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
+  });
+  std::string err;
+  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  uint32_t e1 = t->bump_epoch();
+  child.step();
+  t->bump_epoch();
+  child.kick();  // its read returns in the new epoch: the old window moves to prev
+  std::this_thread::sleep_for(50ms);
+  auto st = t->state(child.pid);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(st->prev.epoch, e1);
+  const auto& w = st->prev;
+  EXPECT_GE(w.total, static_cast<uint32_t>(kCalls));
+  EXPECT_GE(w.repeats, static_cast<uint32_t>(kCalls - 10));
+  bool found = false;
+  for (const auto& m : w.mix)
+    if (m.nr_plus1 && pgstall::model::syscall_name(static_cast<int>(m.nr_plus1) - 1) == "getppid") {
+      found = true;
+      EXPECT_EQ(m.count, static_cast<uint32_t>(kCalls));
+      EXPECT_EQ(m.same_ret, static_cast<uint32_t>(kCalls - 1));
+    }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(w.client_io, 0u);
+  char c;
+  ASSERT_EQ(read(child.done, &c, 1), 1);
+}
+
+TEST(Bpf, ForkedChildrenAreTrackedByTheKernel) {
+  auto t = open_tracer();
+  ASSERT_TRUE(t);
+  Child child([] {
+    pid_t g = fork();
+    if (g == 0) {
+      std::this_thread::sleep_for(300ms);
+      _exit(0);
+    }
+    waitpid(g, nullptr, 0);
+  });
+  std::string err;
+  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  child.step();
+  int grandchild = 0;
+  t->drain([&](const void* data, size_t) {
+    auto* h = static_cast<const pgstall_rec_hdr*>(data);
+    if (h->type == PGSTALL_REC_FORK && h->pid == static_cast<uint32_t>(child.pid))
+      grandchild = static_cast<int>(static_cast<const pgstall_rec_fork*>(data)->child_pid);
+  });
+  EXPECT_GT(grandchild, 0) << "no fork record from the tracked child";
+  auto c = t->counters();
+  EXPECT_GE(c[PGSTALL_CNT_FORKS], 1u);
+  EXPECT_GE(c[PGSTALL_CNT_EXITS], 1u);
+}
+
+TEST(Bpf, BlockRequestsAreCountedAndTimed) {
+  auto t = open_tracer();
+  ASSERT_TRUE(t);
+  auto before = t->counters();
+  // fsync of fresh data on the root filesystem forces block requests.
+  char path[] = "/var/tmp/pgstall-bpf-test-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::vector<char> buf(1 << 20, 'x');
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(write(fd, buf.data(), buf.size()), static_cast<ssize_t>(buf.size()));
+  ASSERT_EQ(fsync(fd), 0);
+  close(fd);
+  unlink(path);
+  auto after = t->counters();
+  EXPECT_GT(after[PGSTALL_CNT_BLOCK_ISSUE], before[PGSTALL_CNT_BLOCK_ISSUE]);
+  EXPECT_GT(after[PGSTALL_CNT_BLOCK_COMPLETE], before[PGSTALL_CNT_BLOCK_COMPLETE]);
+  uint64_t total = 0;
+  for (auto v : t->block_histogram()) total += v;
+  EXPECT_GT(total, 0u);
+}

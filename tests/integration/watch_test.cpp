@@ -1,0 +1,201 @@
+// pgstall watch against a real PostgreSQL and the real kernel: each stall is
+// provoked for real by scripts/scenario/*.sh and must be named, for the right
+// pid, with the right kind, in time; the healthy run must name nothing.
+#include <set>
+
+#include "harness.h"
+
+using namespace pgstall::itest;
+using namespace std::chrono_literals;
+
+namespace {
+
+class WatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, fsfreeze, loop devices)";
+    env_ = cluster_env(true);
+    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
+  }
+  std::vector<std::string> target(std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--data-dir", env_["PGSTALL_PGDATA"]});
+    return extra;
+  }
+  std::map<std::string, std::string> env_;
+};
+
+}  // namespace
+
+TEST_F(WatchTest, RowLockWaiterFlaggedAsLockSleepNotTheHolder) {
+  Watch w(target());
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("rowlock");
+  ASSERT_TRUE(s.ok());
+  const int waiter = s.pid("WAITER_PID"), holder = s.pid("HOLDER_PID");
+  ASSERT_GT(waiter, 0);
+  ASSERT_GT(holder, 0);
+
+  auto hit = w.wait_for(is_stall("lock-sleep", waiter), 12s);
+  ASSERT_TRUE(hit) << "no lock-sleep for waiter " << waiter << "\n" << w.dump();
+  // Flagged within the 5 s threshold + 1 s of the wait being in place.
+  EXPECT_LE(seconds_between(s.ready(), hit->at), 6.0);
+  const auto& j = hit->json;
+  EXPECT_EQ(j["backend_type"], "client backend");
+  EXPECT_EQ(j["syscall"], "epoll_wait");
+  EXPECT_GE(j["duration_s"].get<double>(), 5.0);
+  bool holder_named = false;
+  for (const auto& c : j["detail"]["holder_candidates"]) holder_named |= c["pid"] == holder;
+  EXPECT_TRUE(holder_named) << "holder " << holder << " not among the candidates: " << j.dump();
+
+  s.stop();  // the holder commits: the wait ends
+  auto end = w.wait_for(
+      [&](const Json& x) { return x.value("type", "") == "stall_end" && x.value("pid", 0) == waiter; }, 5s);
+  EXPECT_TRUE(end) << "no stall_end after the holder committed\n" << w.dump();
+  EXPECT_EQ(w.stop(), 0);
+  for (const auto& st : w.of_type("stall")) EXPECT_NE(st["pid"], holder) << "the holder was flagged: " << st.dump();
+}
+
+TEST_F(WatchTest, FrozenFilesystemIoWaitAndLwlockWaits) {
+  Watch w(target());
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("fsfreeze");
+  ASSERT_TRUE(s.ok());
+  auto backends = s.pids("BACKEND_PIDS");
+  ASSERT_FALSE(backends.empty());
+
+  auto io = w.wait_for(is_stall("io-wait", 0), 10s);
+  ASSERT_TRUE(io) << "nothing flagged io-wait under fsfreeze\n" << w.dump();
+  EXPECT_EQ(io->json["state"], "D") << io->json.dump();
+  // The kernel stack says where it sleeps: the freeze's write barrier.
+  auto stack = io->json["detail"].value("kernel_stack", Json::array()).dump();
+  EXPECT_NE(stack.find("percpu_rwsem"), std::string::npos) << io->json.dump();
+
+  std::set<int> backend_set(backends.begin(), backends.end());
+  auto lw = w.wait_for(
+      [&](const Json& j) {
+        return j.value("type", "") == "stall" && j.value("kind", "") == "lwlock-wait" &&
+               backend_set.count(j.value("pid", 0));
+      },
+      8s);
+  EXPECT_TRUE(lw) << "no pgbench backend flagged lwlock-wait\n" << w.dump();
+  s.stop();  // thaw
+  w.run_for(3s);
+  EXPECT_EQ(w.stop(), 0);
+  for (const auto& st : w.of_type("stall")) {
+    auto kind = st["kind"].get<std::string>();
+    EXPECT_TRUE(kind == "io-wait" || kind == "lwlock-wait") << "unexpected under fsfreeze: " << st.dump();
+  }
+  EXPECT_FALSE(w.of_type("stall_end").empty()) << "stalls did not end after the thaw\n" << w.dump();
+}
+
+TEST_F(WatchTest, HotSyscallLoopFlaggedWithItsMix) {
+  Watch w(target());
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("hotloop");
+  ASSERT_TRUE(s.ok());
+  const int hot = s.pid("HOT_PID");
+  ASSERT_GT(hot, 0);
+  auto hit = w.wait_for(is_stall("hot-loop", hot), 10s);
+  ASSERT_TRUE(hit) << "hot loop of pid " << hot << " not flagged\n" << w.dump();
+  // 3 s of loop, judged on whole 1 s windows.
+  EXPECT_LE(seconds_between(s.ready(), hit->at), 5.5);
+  const auto& d = hit->json["detail"];
+  EXPECT_GE(d["rate_per_s"].get<double>(), 5000);
+  ASSERT_FALSE(d["mix"].empty());
+  EXPECT_GE(d["repeat_share"].get<double>(), 0.8);
+  EXPECT_EQ(d["client_io"], 0);
+  EXPECT_EQ(w.stop(), 0);
+}
+
+TEST_F(WatchTest, SequentialScanIsProgressNotAHotLoop) {
+  Watch w(target());
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("seqscan");
+  ASSERT_TRUE(s.ok());
+  const int scan = s.pid("SCAN_PID");
+  ASSERT_GT(scan, 0);
+  // The kernel's own count of read syscalls: the scan must really be fast
+  // enough to look like a loop by rate alone, else this test proves nothing.
+  auto syscr = [&] {
+    auto r = run("awk '/^syscr/{print $2}' /proc/" + std::to_string(scan) + "/io");
+    return r.out.empty() ? 0.0 : std::stod(r.out);
+  };
+  double before = syscr();
+  w.run_for(8s);
+  double rate = (syscr() - before) / 8.0;
+  EXPECT_GT(rate, 5000) << "the scan made only " << rate << " reads/s";
+  EXPECT_EQ(w.stop(), 0);
+  for (const auto& st : w.of_type("stall"))
+    EXPECT_NE(st["pid"], scan) << "the scan was flagged: " << st.dump();
+}
+
+TEST_F(WatchTest, CpuBoundQueryFlagged) {
+  Watch w(target({"--cpu-bound", "5s"}));
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("cpubound");
+  ASSERT_TRUE(s.ok());
+  const int cpu = s.pid("CPU_PID");
+  ASSERT_GT(cpu, 0);
+  auto hit = w.wait_for(is_stall("cpu-bound", cpu), 10s);
+  ASSERT_TRUE(hit) << "cpu-bound query of pid " << cpu << " not flagged\n" << w.dump();
+  EXPECT_LE(seconds_between(s.ready(), hit->at), 7.5);
+  EXPECT_GE(hit->json["detail"]["cpu_share"].get<double>(), 0.7);
+  EXPECT_EQ(w.stop(), 0);
+}
+
+TEST_F(WatchTest, HealthyLoadFlagsNothing) {
+  Watch w(target());
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("healthy", "PGSTALL_HEALTHY_SECONDS=30");
+  ASSERT_TRUE(s.ok());
+  ASSERT_GT(s.pid("IDLE_TX_PID"), 0);
+  ASSERT_GT(s.pid("SLEEP_PID"), 0);
+  w.run_for(30s);
+  EXPECT_EQ(w.stop(), 0);
+  EXPECT_TRUE(w.of_type("stall").empty()) << "false stalls on a healthy server:\n" << w.dump();
+  auto summary = w.of_type("summary");
+  ASSERT_EQ(summary.size(), 1u);
+  // It did see the load: the syscall counter moved a lot.
+  EXPECT_GT(summary[0]["counters"]["syscalls"].get<uint64_t>(), 10000u) << summary[0].dump();
+  EXPECT_EQ(summary[0]["counters"]["ring_drops"], 0);
+}
+
+TEST_F(WatchTest, PostmasterRestartMidTraceIsFollowed) {
+  Watch w(target());
+  ASSERT_TRUE(w.started()) << w.dump();
+  // A restart as an operator would do it: the postmaster exits, a new one starts.
+  const size_t before = w.lines().size();
+  auto r = run("cd / && runuser -u postgres -- " + env_["PGSTALL_BINDIR"] + "/pg_ctl -D " + env_["PGSTALL_PGDATA"] +
+               " restart -m fast -w -l /tmp/pgstall-itest-restart.log >/dev/null");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto is_event = [](const char* what) {
+    return [what](const Json& j) { return j.value("type", "") == "process" && j.value("event", "") == what; };
+  };
+  EXPECT_TRUE(w.wait_for(is_event("postmaster_exit"), 10s, before)) << w.dump();
+  EXPECT_TRUE(w.wait_for(is_event("postmaster_start"), 10s, before)) << w.dump();
+  // Backends of the new postmaster are seen again.
+  EXPECT_EQ(psql("SELECT 1"), "1\n");
+  EXPECT_EQ(w.stop(), 0);
+}
+
+TEST(WatchErrors, BadTargetsFailClearly) {
+  auto bin = pgstall_binary();
+  auto r = run(bin + " watch --pid 999999 --duration 1s");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("no process with pid 999999"), std::string::npos) << r.err;
+  r = run(bin + " watch --pid 1 --duration 1s");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("not a PostgreSQL process"), std::string::npos) << r.err;
+  r = run(bin + " watch --data-dir /nonexistent --duration 1s");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("postmaster.pid"), std::string::npos) << r.err;
+  r = run(bin + " watch --duration soon");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("not a duration"), std::string::npos) << r.err;
+}
+
+TEST(WatchErrors, NotRootSaysSo) {
+  auto r = run("setpriv --reuid=65534 --regid=65534 --clear-groups " + pgstall_binary() + " watch --duration 1s");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("needs root"), std::string::npos) << r.err;
+}
