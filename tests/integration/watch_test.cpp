@@ -50,7 +50,9 @@ TEST_F(WatchTest, RowLockWaiterFlaggedAsLockSleepNotTheHolder) {
   s.stop();  // the holder commits: the wait ends
   auto end = w.wait_for(
       [&](const Json& x) { return x.value("type", "") == "stall_end" && x.value("pid", 0) == waiter; }, 5s);
-  EXPECT_TRUE(end) << "no stall_end after the holder committed\n" << w.dump();
+  ASSERT_TRUE(end) << "no stall_end after the holder committed\n" << w.dump();
+  // The holder's COMMIT woke the waiter.
+  EXPECT_EQ(end->json["woken_by"], holder) << end->json.dump();
   EXPECT_EQ(w.stop(), 0);
   for (const auto& st : w.of_type("stall")) EXPECT_NE(st["pid"], holder) << "the holder was flagged: " << st.dump();
 }

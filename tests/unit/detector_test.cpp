@@ -119,6 +119,22 @@ TEST(LockSleep, NotBeforeThresholdAndEndsWithWaker) {
   EXPECT_NEAR(ev[0].duration_s, 7.0, 0.01);
 }
 
+TEST(LockSleep, EndNamesTheWakerOfTheLongSleepNotALaterPoke) {
+  detect::Engine e;
+  Snapshot w = sleeping_in(7, "epoll_wait", kT0);
+  w.title = client("UPDATE", model::ClientState::Active, true);
+  e.update(kT0, {w});
+  e.update(kT0 + 6 * kSec, {w});
+  ASSERT_EQ(e.active().size(), 1u);
+  w.title = client("idle", model::ClientState::Idle);
+  w.long_sleep_end_ns = kT0 + 6 * kSec + kSec / 20;  // the holder committed
+  w.long_sleep_waker_pid = 4100;
+  w.last_waker_pid = 555;  // the client's next query woke it again since
+  auto ev = e.update(kT0 + 6 * kSec + kSec / 10, {w});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].woken_by, 4100u);
+}
+
 TEST(LockSleep, SeededWaitIsALowerBound) {
   detect::Engine e;
   Snapshot w = sleeping_in(7, "epoll_wait", kT0 - 30 * kSec);

@@ -274,7 +274,16 @@ void Session::poll_ring() {
         break;
       }
       case PGSTALL_REC_SYSCALL_SLOW: ++slow_syscalls_; break;
-      case PGSTALL_REC_OFFCPU_SLOW: ++slow_offcpu_; break;
+      case PGSTALL_REC_OFFCPU_SLOW: {
+        ++slow_offcpu_;
+        if (size < sizeof(pgstall_rec_offcpu)) break;
+        const auto* r = static_cast<const pgstall_rec_offcpu*>(data);
+        if (auto it = procs_.find(static_cast<int>(h->pid)); it != procs_.end()) {
+          it->second.long_sleep_end_ns = h->ts_ns;
+          it->second.long_sleep_waker_pid = r->waker_pid;
+        }
+        break;
+      }
       default: ++bad_records_;
     }
   });
@@ -330,6 +339,8 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
     s.cpu_ns = st->oncpu_total_ns + (st->oncpu_since_ns && now > st->oncpu_since_ns ? now - st->oncpu_since_ns : 0);
     s.nr_syscalls = st->nr_syscalls;
     s.last_waker_pid = st->last_waker_pid;
+    s.long_sleep_end_ns = p.long_sleep_end_ns;
+    s.long_sleep_waker_pid = p.long_sleep_waker_pid;
     s.lower_bound = (p.seeded_sc_start_ns && st->sc_start_ns == p.seeded_sc_start_ns) ||
                     (p.seeded_offcpu_ns && !s.in_syscall && st->offcpu_since_ns == p.seeded_offcpu_ns);
     // Where a long file syscall points; looked up once per syscall.
@@ -387,6 +398,7 @@ void Session::enrich(detect::Stall& stall) {
     for (const auto& r : inflight) {
       std::string dev = fmt::format("{}:{}", r.dev >> 20, r.dev & 0xfffff);
       auto& d = devs[dev];
+      if (!d.is_object()) d = {{"in_flight", 0}, {"oldest_s", 0.0}};
       d["in_flight"] = d.value("in_flight", 0) + 1;
       double age = now > r.issue_ns ? (now - r.issue_ns) / 1e9 : 0;
       d["oldest_s"] = std::max(d.value("oldest_s", 0.0), age);

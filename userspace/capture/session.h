@@ -30,6 +30,8 @@ struct ProcInfo {
   uint64_t seeded_sc_start_ns = 0;
   uint64_t seeded_offcpu_ns = 0;
   uint32_t windows_delivered_epoch = 0;
+  uint64_t long_sleep_end_ns = 0;    // last off-CPU period over the slow threshold
+  uint32_t long_sleep_waker_pid = 0;
   uint64_t fd_cache_sc_start = 0;
   std::string fd_cache;
 };

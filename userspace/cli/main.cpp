@@ -39,6 +39,12 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("pgstall: %l: %v");
   spdlog::set_level(verbose >= 2 ? spdlog::level::trace : verbose == 1 ? spdlog::level::debug : spdlog::level::warn);
 
-  if (*w) return pgstall::cli::run_watch(watch);
+  try {
+    if (*w) return pgstall::cli::run_watch(watch);
+  } catch (const std::exception& e) {
+    // A bug, not a verdict: say so and leave with the probes detached.
+    std::cerr << "pgstall: internal error: " << e.what() << "\n";
+    return 70;
+  }
   return 0;
 }

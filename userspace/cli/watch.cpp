@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -109,6 +110,9 @@ int run_watch(const WatchOptions& o) {
 
   capture::Config cfg;
   cfg.block = !o.no_block;
+  // Off-CPU periods as long as the shortest sleeping stall reach the ring, so
+  // the wake-up that ended each stall is known.
+  cfg.slow_offcpu_ns = static_cast<uint64_t>(std::min({th.lock_sleep_s, th.lwlock_wait_s, th.io_wait_s}) * 1e9);
   capture::Error cerr;
   auto tracer = capture::Tracer::open(cfg, cerr);
   if (!tracer) {

@@ -287,7 +287,12 @@ std::vector<Event> Engine::update(uint64_t now, const std::vector<Snapshot>& sna
     e.type = Event::Type::End;
     e.stall = st;
     e.duration_s = secs(st.since_ns, now);
-    if (auto it = by_pid.find(key.first); it != by_pid.end()) e.woken_by = it->second->last_waker_pid;
+    if (auto it = by_pid.find(key.first); it != by_pid.end()) {
+      const Snapshot& s = *it->second;
+      // A wait ends with a wake-up: the one that ended the long sleep inside
+      // the stall, else the latest one seen.
+      e.woken_by = s.long_sleep_end_ns > st.since_ns ? s.long_sleep_waker_pid : s.last_waker_pid;
+    }
     events.push_back(std::move(e));
   }
   for (auto& [key, st] : next) {

@@ -64,6 +64,10 @@ struct Snapshot {
   uint64_t cpu_ns = 0;           // cumulative CPU time, including the current run
   uint64_t nr_syscalls = 0;      // cumulative
   uint32_t last_waker_pid = 0;
+  // The last off-CPU period long enough to be a stall ended at this time,
+  // woken by this pid: what ended a wait, not whatever poked the thread later.
+  uint64_t long_sleep_end_ns = 0;
+  uint32_t long_sleep_waker_pid = 0;
   // The state was seeded from /proc when pgstall started: the stall began no
   // later than the *_since values, so durations are lower bounds.
   bool lower_bound = false;
@@ -86,7 +90,7 @@ struct Event {
   Type type{};
   Stall stall;
   double duration_s = 0;    // at start: so far; at end: total
-  uint32_t woken_by = 0;    // End: who woke the thread last (0 = unknown)
+  uint32_t woken_by = 0;    // End: who woke the thread out of the stall (0 = unknown)
 };
 
 class Engine {
