@@ -313,3 +313,11 @@ TEST(DescribeMix, SharesAndRepeatedReturns) {
   auto w = loop_window(kT0, 1000, 990);
   EXPECT_EQ(detect::describe_mix(w), "lseek 50% (ret 8192), read 50% (ret 0)");
 }
+
+TEST(Thousands, Groups) {
+  EXPECT_EQ(detect::thousands(18400), "18,400");
+  EXPECT_EQ(detect::thousands(999), "999");
+  EXPECT_EQ(detect::thousands(1234567.4), "1,234,567");
+  EXPECT_EQ(detect::thousands(0), "0");
+  EXPECT_EQ(detect::thousands(-1000), "-1,000");
+}

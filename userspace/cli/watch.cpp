@@ -173,7 +173,9 @@ int run_watch(const WatchOptions& o) {
   uint64_t last_window = start, last_rescan = start, last_render = 0;
   uint64_t stalls_flagged = 0;
   std::array<uint64_t, PGSTALL_CNT__MAX> reported_loss{};
-  std::map<std::pair<int, detect::Kind>, std::string> enriched;  // summaries with kernel stacks
+  // What enrich() added to each stall's summary (kernel stack, block layer),
+  // kept for the live view, which otherwise shows the detector's latest words.
+  std::map<std::pair<int, detect::Kind>, std::string> enriched;
   std::map<int, std::pair<uint64_t, uint64_t>> prev_counts;      // pid -> (syscalls, cpu_ns)
   std::map<int, std::pair<double, double>> rates;                // pid -> (syscalls/s, cpu%)
   uint64_t prev_rate_ns = start;
@@ -209,8 +211,9 @@ int run_watch(const WatchOptions& o) {
       if (auto it = session.procs().find(e.stall.pid); it != session.procs().end()) title = it->second.title;
       auto key = std::make_pair(e.stall.pid, e.stall.kind);
       if (e.type == detect::Event::Type::Start) {
+        size_t plain = e.stall.summary.size();
         session.enrich(e.stall);
-        enriched[key] = e.stall.summary;
+        enriched[key] = e.stall.summary.substr(plain);
         ++stalls_flagged;
       } else {
         enriched.erase(key);
@@ -248,7 +251,7 @@ int run_watch(const WatchOptions& o) {
         model::ProcessTitle title;
         if (auto it = session.procs().find(key.first); it != session.procs().end()) title = it->second.title;
         detect::Event e{detect::Event::Type::Start, st, (now - st.since_ns) / 1e9, 0};
-        if (auto it = enriched.find(key); it != enriched.end()) e.stall.summary = it->second;
+        if (auto it = enriched.find(key); it != enriched.end()) e.stall.summary += it->second;
         lines.push_back(output::event_line(e, title, clock));
       }
       std::vector<output::ViewRow> rows;

@@ -38,6 +38,16 @@ nlohmann::json base_detail(const Snapshot& s) {
 
 }  // namespace
 
+std::string thousands(double v) {
+  auto digits = fmt::format("{:.0f}", v < 0 ? -v : v);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return v < 0 ? "-" + out : out;
+}
+
 std::string_view kind_name(Kind k) {
   switch (k) {
     case Kind::LockSleep: return "lock-sleep";
@@ -116,9 +126,6 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
     if (s.in_syscall) st.detail["syscall_running_s"] = secs(s.sc_start_ns, now);
     return st;
   };
-  auto dur_text = [&](uint64_t since, bool lower) {
-    return fmt::format("{}{:.1f}s", lower ? "≥" : "", secs(since, now));
-  };
 
   // lock-sleep: the title says "waiting". The epoll_wait under it is cut at
   // deadlock_timeout, so the wait is timed from the title, not the syscall.
@@ -157,9 +164,8 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
                                model::client_state_name(o->title.state), idle);
       }
       st.detail["holder_candidates"] = holders;
-      st.summary = fmt::format("heavyweight lock wait ({}) for {}; holder candidates: {}",
+      st.summary = fmt::format("heavyweight lock wait ({}); holder candidates: {}",
                                s.title.command.empty() ? "waiting" : s.title.command + " waiting",
-                               dur_text(*h.waiting_since, h.waiting_lower_bound),
                                htext.empty() ? "none idle in transaction" : htext);
       out.push_back(std::move(st));
     }
@@ -173,22 +179,19 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
   if (s.in_syscall && cls == model::SyscallClass::Futex && !s.on_cpu &&
       secs(s.sc_start_ns, now) >= t_.lwlock_wait_s) {
     Stall st = make(Kind::LwlockWait, s.sc_start_ns, s.lower_bound);
-    st.summary = fmt::format("futex sleep (LWLock or semaphore wait) for {}",
-                             dur_text(s.sc_start_ns, s.lower_bound));
+    st.summary = "futex sleep: an LWLock or semaphore wait";
     out.push_back(std::move(st));
   } else if (s.in_syscall && cls == model::SyscallClass::FileIo && !is_peer_fd(file) &&
              secs(s.sc_start_ns, now) >= t_.io_wait_s) {
     Stall st = make(Kind::IoWait, s.sc_start_ns, s.lower_bound);
     if (!file.empty()) st.detail["file"] = file;
-    st.summary = fmt::format("{}({}) {} for {}", sc, file.empty() ? "?" : file,
-                             state == 'D' ? "in D state" : fmt::format("state {}", state),
-                             dur_text(s.sc_start_ns, s.lower_bound));
+    st.summary = fmt::format("{}({}) {}", sc, file.empty() ? "?" : file,
+                             state == 'D' ? "in D state" : fmt::format("in state {}", state));
     out.push_back(std::move(st));
   } else if (!s.on_cpu && s.offcpu_state == 'D' && s.offcpu_since_ns &&
              secs(s.offcpu_since_ns, now) >= t_.io_wait_s) {
     Stall st = make(Kind::IoWait, s.offcpu_since_ns, s.lower_bound);
-    st.summary = fmt::format("uninterruptible sleep (D state){} for {}",
-                             sc.empty() ? "" : " in " + sc, dur_text(s.offcpu_since_ns, s.lower_bound));
+    st.summary = fmt::format("uninterruptible sleep (D state){}", sc.empty() ? "" : " in " + sc);
     out.push_back(std::move(st));
   }
 
@@ -221,8 +224,8 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
     st.detail["repeat_share"] = std::round(v.repeat_share * 1000) / 1000;
     st.detail["client_io"] = w.client_io;
     st.detail["block_issued"] = w.block_issued;
-    st.summary = fmt::format("{:.0f} syscalls/s for {}: {}; {:.0f}% repeated calls, no client I/O, no block I/O",
-                             v.rate, dur_text(*h.hot_since, false), describe_mix(w), v.repeat_share * 100);
+    st.summary = fmt::format("{} syscalls/s: {}; {:.0f}% repeated calls, no client I/O, no block I/O",
+                             thousands(v.rate), describe_mix(w), v.repeat_share * 100);
     out.push_back(std::move(st));
   }
 
@@ -248,8 +251,8 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
     Stall st = make(Kind::CpuBound, *h.busy_since, false);
     st.detail["cpu_share"] = std::round(h.last_cpu_share * 1000) / 1000;
     st.detail["syscalls_per_s"] = std::round(h.last_sys_rate);
-    st.summary = fmt::format("on CPU {:.0f}% of the time for {}, {:.0f} syscalls/s",
-                             h.last_cpu_share * 100, dur_text(*h.busy_since, false), h.last_sys_rate);
+    st.summary = fmt::format("on CPU {:.0f}% of the time, {:.0f} syscalls/s", h.last_cpu_share * 100,
+                             h.last_sys_rate);
     out.push_back(std::move(st));
   }
   return out;

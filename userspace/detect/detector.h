@@ -134,6 +134,7 @@ struct LoopVerdict {
   std::string why_not;  // when !looping: the first criterion that failed
 };
 LoopVerdict judge_loop_window(const Window& w, const Thresholds& t);
-std::string describe_mix(const Window& w);  // "lseek 50%, read 50% (ret 8192 ×9,000)"
+std::string describe_mix(const Window& w);  // "lseek 50% (ret 8192), read 50% (ret 0)"
+std::string thousands(double v);            // 18400 -> "18,400"
 
 }  // namespace pgstall::detect

@@ -55,9 +55,9 @@ std::string event_line(const detect::Event& e, const model::ProcessTitle& t, con
     return fmt::format("END   {} pid {} after {}{:.1f}s{}", detect::kind_name(s.kind), s.pid,
                        s.lower_bound ? "≥" : "", e.duration_s, woke);
   }
-  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}", detect::kind_name(s.kind),
+  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}{}", detect::kind_name(s.kind),
                      s.lower_bound ? "≥" : "", e.duration_s, s.pid, describe_process(t), s.summary,
-                     clock.hms(s.since_ns));
+                     clock.hms(s.since_ns), s.lower_bound ? " or earlier" : "");
 }
 
 nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, const Clock& clock) {

@@ -37,7 +37,7 @@ std::string render_view(const ViewHeader& h, const std::vector<std::string>& sta
     out += "\n";
     ++used;
   };
-  line(fmt::format("pgstall watch — {} — {} postgres processes — {:.0f}s — q/Ctrl-C to quit", h.clock,
+  line(fmt::format("pgstall watch — {} — {} postgres processes — {:.0f}s — Ctrl-C to quit", h.clock,
                    h.processes, h.elapsed_s),
        kBold);
   for (const auto& n : h.notices) line("! " + n);
