@@ -377,10 +377,18 @@ void Session::enrich(detect::Stall& stall) {
     }
     if (!frames.empty()) {
       stall.detail["kernel_stack"] = frames;
-      if (stall.kind == detect::Kind::IoWait || stall.kind == detect::Kind::LwlockWait) {
+      // Where an I/O wait sleeps says why (a freeze, a journal commit); the
+      // syscall entry frames below it say nothing. A futex stack is always the same.
+      if (stall.kind == detect::Kind::IoWait) {
         std::string chain;
-        for (size_t i = 0; i < frames.size() && i < 4; ++i) chain += (i ? " ← " : "") + frames[i];
-        stall.summary += "; kernel: " + chain;
+        int n = 0;
+        for (const auto& f : frames) {
+          if (f.rfind("__x64_sys_", 0) == 0 || f.rfind("__arm64_sys_", 0) == 0 || f == "do_syscall_64" ||
+              f.rfind("entry_SYSCALL", 0) == 0 || n == 3)
+            break;
+          chain += (n++ ? " ← " : "") + f;
+        }
+        if (!chain.empty()) stall.summary += "; kernel: " + chain;
       }
     }
   }
