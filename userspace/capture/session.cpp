@@ -72,6 +72,14 @@ std::optional<ProcSyscall> proc_syscall(int pid) {
   return s;
 }
 
+void set_title(ProcInfo& p, const std::string& cmdline) {
+  p.raw_cmdline = cmdline;
+  p.title = model::parse_title(cmdline);
+  // A freshly forked child still shows the postmaster's argv.
+  if (p.pid != p.postmaster && p.title.type == model::BackendType::Postmaster)
+    p.title.type = model::BackendType::Unknown;
+}
+
 }  // namespace
 
 char task_state_char(uint32_t s) {
@@ -153,13 +161,7 @@ void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
   p.postmaster = postmaster;
   p.first_seen_ns = monotonic_ns();
   if (auto cwd = model::proc_cwd(postmaster)) p.data_dir = *cwd;
-  if (auto cmd = model::proc_cmdline(pid)) {
-    p.raw_cmdline = *cmd;
-    p.title = model::parse_title(*cmd);
-  }
-  // A freshly forked child still shows the postmaster's argv.
-  if (pid != postmaster && p.title.type == model::BackendType::Postmaster)
-    p.title.type = model::BackendType::Unknown;
+  if (auto cmd = model::proc_cmdline(pid)) set_title(p, *cmd);
 
   if (from_fork) {
     if (!tracer_.adopt(pid)) return;  // gone already
@@ -239,12 +241,7 @@ void Session::rescan() {
 
 void Session::refresh_titles() {
   for (auto& [pid, p] : procs_) {
-    if (auto cmd = model::proc_cmdline(pid); cmd && *cmd != p.raw_cmdline) {
-      p.raw_cmdline = *cmd;
-      p.title = model::parse_title(*cmd);
-      if (pid != p.postmaster && p.title.type == model::BackendType::Postmaster)
-        p.title.type = model::BackendType::Unknown;
-    }
+    if (auto cmd = model::proc_cmdline(pid); cmd && *cmd != p.raw_cmdline) set_title(p, *cmd);
   }
 }
 

@@ -218,15 +218,23 @@ int Tracer::drain(const std::function<void(const void*, size_t)>& cb) {
   return n;
 }
 
-std::array<uint64_t, PGSTALL_CNT__MAX> Tracer::counters() const {
-  std::array<uint64_t, PGSTALL_CNT__MAX> out{};
+namespace {
+// Sums each slot of a per-CPU u64 array map over the CPUs.
+template <size_t N>
+std::array<uint64_t, N> sum_percpu(const bpf_map* map) {
+  std::array<uint64_t, N> out{};
   int ncpu = libbpf_num_possible_cpus();
   std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
-  for (uint32_t k = 0; k < PGSTALL_CNT__MAX; ++k) {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &k, vals.data()) != 0) continue;
+  for (uint32_t k = 0; k < N; ++k) {
+    if (bpf_map_lookup_elem(bpf_map__fd(map), &k, vals.data()) != 0) continue;
     for (auto v : vals) out[k] += v;
   }
   return out;
+}
+}  // namespace
+
+std::array<uint64_t, PGSTALL_CNT__MAX> Tracer::counters() const {
+  return sum_percpu<PGSTALL_CNT__MAX>(skel_->maps.counters);
 }
 
 std::vector<pgstall_blk_inflight> Tracer::block_inflight() const {
@@ -245,14 +253,7 @@ std::vector<pgstall_blk_inflight> Tracer::block_inflight() const {
 }
 
 std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS> Tracer::block_histogram() const {
-  std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS> out{};
-  int ncpu = libbpf_num_possible_cpus();
-  std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
-  for (uint32_t k = 0; k < PGSTALL_BLK_HIST_SLOTS; ++k) {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.blk_hist), &k, vals.data()) != 0) continue;
-    for (auto v : vals) out[k] += v;
-  }
-  return out;
+  return sum_percpu<PGSTALL_BLK_HIST_SLOTS>(skel_->maps.blk_hist);
 }
 
 void Tracer::self_test() {
