@@ -15,9 +15,22 @@
 #if defined(__TARGET_ARCH_x86)
 #define SC_IS_CLIENT_IO(nr) ((nr) >= 44 && (nr) <= 47) /* sendto recvfrom sendmsg recvmsg */
 #define SC_ARG(regs, i) ((i) == 0 ? (regs)->di : (i) == 1 ? (regs)->si : (i) == 2 ? (regs)->dx : (regs)->r10)
+/* Saved user registers of a task switched out (read from its kernel stack).
+ * Syscall entry stores -ENOSYS in ax until the syscall returns; an exception
+ * or interrupt leaves the user's own ax there, so ax == -ENOSYS with a
+ * plausible orig_ax says "inside syscall orig_ax". */
+#define SC_SLEEP_NR(regs) \
+	((long)BPF_CORE_READ(regs, ax) == -38 && BPF_CORE_READ(regs, orig_ax) < 1024 ? \
+		 (long)BPF_CORE_READ(regs, orig_ax) : -1L)
+#define SC_SLEEP_ARG(regs, i) \
+	((i) == 0 ? BPF_CORE_READ(regs, di) : (i) == 1 ? BPF_CORE_READ(regs, si) : \
+	 (i) == 2 ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, r10))
 #elif defined(__TARGET_ARCH_arm64)
 #define SC_IS_CLIENT_IO(nr) ((nr) == 206 || (nr) == 207 || (nr) == 211 || (nr) == 212)
 #define SC_ARG(regs, i) ((regs)->regs[i])
+/* arm64 keeps the syscall number apart; NO_SYSCALL (-1) outside one. */
+#define SC_SLEEP_NR(regs) ((long)(int)BPF_CORE_READ(regs, syscallno))
+#define SC_SLEEP_ARG(regs, i) ((i) == 0 ? BPF_CORE_READ(regs, orig_x0) : BPF_CORE_READ(regs, regs[i]))
 #else
 #error "pgstall: unsupported architecture"
 #endif
@@ -62,6 +75,10 @@ extern const volatile __u64 slow_syscall_ns;
 extern const volatile __u64 slow_offcpu_ns;
 /* Window epoch, bumped by userspace through the mmapped .bss. */
 extern volatile __u32 epoch;
+/* Syscall-tracing generation, bumped by userspace each time it attaches the
+ * syscall tracepoints: a thread's sc_* fields are current only when its
+ * sc_gen equals it (else the exit was missed while detached). */
+extern volatile __u32 sc_gen;
 
 static __always_inline void count(enum pgstall_counter c)
 {

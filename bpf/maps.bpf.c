@@ -12,3 +12,4 @@ struct blk_hist_map blk_hist SEC(".maps");
 const volatile __u64 slow_syscall_ns = 1000000000ULL;
 const volatile __u64 slow_offcpu_ns = 1000000000ULL;
 volatile __u32 epoch;
+volatile __u32 sc_gen;

@@ -77,6 +77,12 @@ struct pgstall_thread_state {
 	__u32 _pad1;
 	struct pgstall_window cur;
 	struct pgstall_window prev;  /* the last complete window */
+	/* The syscall the thread went to sleep in, read from its saved user
+	 * registers at switch-out: known even while the syscall tracepoints are
+	 * detached. PGSTALL_NO_SYSCALL when it slept outside a syscall. */
+	__s32 sleep_sc_nr;
+	__u32 sc_gen;          /* syscall-tracing generation of the last sys_enter/exit */
+	__u64 sleep_sc_args[4];
 };
 
 /* Ring records */

@@ -20,6 +20,20 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 		st->oncpu_since_ns = 0;
 		st->offcpu_since_ns = now;
 		st->offcpu_state = prev_state;
+		/* Which syscall it sleeps in, from its saved user registers. A
+		 * preempted thread (state 0) is judged on CPU: skip the reads. */
+		st->sleep_sc_nr = PGSTALL_NO_SYSCALL;
+		if (prev_state) {
+			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+			long nr = regs ? SC_SLEEP_NR(regs) : -1;
+			if (nr >= 0) {
+				st->sleep_sc_nr = nr;
+				st->sleep_sc_args[0] = SC_SLEEP_ARG(regs, 0);
+				st->sleep_sc_args[1] = SC_SLEEP_ARG(regs, 1);
+				st->sleep_sc_args[2] = SC_SLEEP_ARG(regs, 2);
+				st->sleep_sc_args[3] = SC_SLEEP_ARG(regs, 3);
+			}
+		}
 		st->nr_switches++;
 		count(PGSTALL_CNT_SWITCHES);
 	}
@@ -40,7 +54,7 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 				r->start_ns = since;
 				r->state = st->offcpu_state;
 				r->waker_pid = st->last_waker_pid;
-				r->sc_nr = st->sc_nr;
+				r->sc_nr = st->sleep_sc_nr;
 				submit(r);
 			}
 		}
@@ -78,6 +92,7 @@ int BPF_PROG(pgstall_fork, struct task_struct *parent, struct task_struct *child
 	st->flags = PGSTALL_F_TRACKED;
 	st->tgid = child->tgid;
 	st->sc_nr = PGSTALL_NO_SYSCALL;
+	st->sleep_sc_nr = PGSTALL_NO_SYSCALL;
 	/* the child has not run yet: it is runnable, off CPU */
 	st->offcpu_since_ns = now;
 	count(PGSTALL_CNT_FORKS);

@@ -1,7 +1,9 @@
 /* Syscall entry/exit of tracked threads: the in-flight syscall, per-window
  * syscall mix and "same call again" fingerprints for the hot-loop detector.
- * Runs on every syscall on the machine: untracked threads cost one task
- * storage lookup that finds nothing. */
+ * Runs on every syscall on the machine (untracked threads cost one task
+ * storage lookup that finds nothing), so userspace attaches these two only
+ * while a busy thread needs them; sched_switch knows the syscall a thread
+ * sleeps in without them. */
 #include "common.bpf.h"
 
 SEC("tp_btf/sys_enter")
@@ -12,6 +14,7 @@ int BPF_PROG(pgstall_sys_enter, struct pt_regs *regs, long id)
 	if (!st)
 		return 0;
 	st->sc_nr = id;
+	st->sc_gen = sc_gen;
 	st->sc_start_ns = bpf_ktime_get_ns();
 	st->sc_args[0] = SC_ARG(regs, 0);
 	st->sc_args[1] = SC_ARG(regs, 1);
@@ -34,8 +37,11 @@ int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
 	if (!st)
 		return 0;
 	__s32 nr = st->sc_nr;
-	if (nr < 0) /* entered before tracking began */
+	if (nr < 0 || st->sc_gen != sc_gen) { /* entered before tracking or tracing began */
+		st->sc_nr = PGSTALL_NO_SYSCALL;
+		st->sc_gen = sc_gen;
 		return 0;
+	}
 	__u64 now = bpf_ktime_get_ns();
 	__u64 start = st->sc_start_ns;
 	st->sc_nr = PGSTALL_NO_SYSCALL;

@@ -18,6 +18,7 @@
 
 using pgstall::capture::Config;
 using pgstall::capture::Error;
+using pgstall::capture::SyscallMode;
 using pgstall::capture::Tracer;
 using namespace std::chrono_literals;
 
@@ -35,6 +36,7 @@ pgstall_thread_state seed_for(int pid) {
   s.flags = PGSTALL_F_TRACKED;
   s.tgid = static_cast<uint32_t>(pid);
   s.sc_nr = PGSTALL_NO_SYSCALL;
+  s.sleep_sc_nr = PGSTALL_NO_SYSCALL;
   return s;
 }
 
@@ -227,4 +229,100 @@ TEST(Bpf, BlockRequestsAreCountedAndTimed) {
   uint64_t total = 0;
   for (auto v : t->block_histogram()) total += v;
   EXPECT_GT(total, 0u);
+}
+
+// Auto mode starts without the syscall tracepoints; the scheduler hook still
+// says which syscall a sleeping thread is in, with its arguments.
+TEST(Bpf, SleepingSyscallKnownWithoutSyscallTracing) {
+  Config cfg;
+  cfg.syscalls = SyscallMode::Auto;
+  auto t = open_tracer(cfg);
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->syscall_tracing());
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  // The child blocks reading the pipe: read(p[0], ...) in state S.
+  Child child([&] {
+    char c;
+    if (read(p[0], &c, 1) != 1) _exit(1);
+  });
+  std::string err;
+  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  const auto before = t->counters()[PGSTALL_CNT_SYSCALLS];
+  child.kick();
+  std::this_thread::sleep_for(300ms);
+  auto st = t->state(child.pid);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(pgstall::model::syscall_name(st->sleep_sc_nr), "read");
+  EXPECT_EQ(st->sleep_sc_args[0], static_cast<uint64_t>(p[0]));
+  EXPECT_EQ(st->sleep_sc_args[2], 1u);  // count
+  EXPECT_EQ(st->sc_nr, PGSTALL_NO_SYSCALL) << "sys_enter ran although it is not attached";
+  EXPECT_EQ(st->oncpu_since_ns, 0u);
+  EXPECT_EQ(t->counters()[PGSTALL_CNT_SYSCALLS], before);
+  ASSERT_EQ(write(p[1], "x", 1), 1);
+  char c;
+  ASSERT_EQ(read(child.done, &c, 1), 1);
+  // Now it sleeps reading its command pipe, not the data pipe.
+  std::this_thread::sleep_for(100ms);
+  st = t->state(child.pid);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(pgstall::model::syscall_name(st->sleep_sc_nr), "read");
+  EXPECT_NE(st->sleep_sc_args[0], static_cast<uint64_t>(p[0]));
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(Bpf, SyscallProgramsAttachAndDetachOnDemand) {
+  Config cfg;
+  cfg.syscalls = SyscallMode::Auto;
+  auto t = open_tracer(cfg);
+  ASSERT_TRUE(t);
+  int on_demand = 0;
+  for (const auto& p : t->probes()) {
+    if (!p.on_demand) continue;
+    ++on_demand;
+    EXPECT_FALSE(p.attached) << p.name;
+  }
+  EXPECT_EQ(on_demand, 2);
+  constexpr int kCalls = 3000;
+  Child child([] {
+    for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
+  });
+  std::string err;
+  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  auto calls = [&] { return t->state(child.pid).value_or(pgstall_thread_state{}).nr_syscalls; };
+
+  child.step();
+  EXPECT_EQ(calls(), 0u) << "counted while detached";
+
+  const uint32_t gen = t->sc_gen();
+  ASSERT_TRUE(t->set_syscall_tracing(true));
+  EXPECT_EQ(t->sc_gen(), gen + 1);
+  for (const auto& p : t->probes())
+    if (p.on_demand) EXPECT_TRUE(p.attached) << p.name;
+  child.step();
+  const uint64_t traced = calls();
+  EXPECT_GE(traced, static_cast<uint64_t>(kCalls));
+  EXPECT_LT(traced, static_cast<uint64_t>(kCalls) + 20);
+  EXPECT_EQ(t->state(child.pid)->sc_gen, t->sc_gen());
+
+  EXPECT_FALSE(t->set_syscall_tracing(false));
+  for (const auto& p : t->probes())
+    if (p.on_demand) EXPECT_FALSE(p.attached) << p.name;
+  child.step();
+  EXPECT_LE(calls(), traced + 2) << "counted after detach";
+}
+
+TEST(Bpf, NeverModeLeavesSyscallProgramsUnloaded) {
+  Config cfg;
+  cfg.syscalls = SyscallMode::Never;
+  auto t = open_tracer(cfg);
+  ASSERT_TRUE(t);
+  for (const auto& p : t->probes())
+    if (p.name.find("/sys_e") != std::string::npos) {
+      EXPECT_FALSE(p.loaded) << p.name;
+      EXPECT_NE(p.error.find("never"), std::string::npos) << p.error;
+    }
+  EXPECT_FALSE(t->set_syscall_tracing(true));
+  EXPECT_FALSE(t->syscall_tracing());
 }

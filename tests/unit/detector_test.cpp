@@ -278,6 +278,7 @@ TEST(CpuBound, BusyWithFewSyscallsForTenSeconds) {
     busy.on_cpu = true;
     busy.cpu_ns = (t - kT0) * 95 / 100;
     busy.nr_syscalls = (t - kT0) / kSec * 3;
+    busy.syscalls_counted_since_ns = kT0;
     Snapshot chatty = busy;  // as busy, but talking to its client all the time
     chatty.pid = 32;
     chatty.nr_syscalls = (t - kT0) / kSec * 20000;
@@ -291,6 +292,44 @@ TEST(CpuBound, BusyWithFewSyscallsForTenSeconds) {
   EXPECT_NEAR(st[0].stall.detail["cpu_share"].get<double>(), 0.95, 0.02);
 }
 
+// Busy on CPU, but nobody counted its syscalls: it may as well be a hot loop.
+TEST(CpuBound, NotWithoutSyscallCounts) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 15 * kSec, [&](uint64_t t) {
+    Snapshot busy;
+    busy.pid = 31;
+    busy.title = client("SELECT", model::ClientState::Active);
+    busy.on_cpu = true;
+    busy.cpu_ns = (t - kT0) * 95 / 100;
+    return std::vector<Snapshot>{busy};
+  });
+  EXPECT_TRUE(starts(ev, Kind::CpuBound).empty());
+}
+
+// Counting begins mid-run (the syscall tracepoints attach when the thread
+// turns busy): the clock starts where counting began, not earlier, not later.
+TEST(CpuBound, ClockStartsWhenCountingBegins) {
+  detect::Engine e;
+  const uint64_t counted_from = kT0 + 3 * kSec + kSec / 2;
+  auto ev = run(e, kT0, kT0 + 16 * kSec, [&](uint64_t t) {
+    Snapshot busy;
+    busy.pid = 31;
+    busy.title = client("SELECT", model::ClientState::Active);
+    busy.on_cpu = true;
+    busy.cpu_ns = (t - kT0) * 95 / 100;
+    if (t >= counted_from) {
+      busy.syscalls_counted_since_ns = counted_from;
+      busy.nr_syscalls = (t - counted_from) / kSec * 2;
+    }
+    return std::vector<Snapshot>{busy};
+  });
+  auto st = starts(ev, Kind::CpuBound);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_GE(st[0].stall.since_ns, counted_from);
+  EXPECT_LE(st[0].stall.since_ns, counted_from + kSec / 5);
+  EXPECT_NEAR(st[0].duration_s, 10.0, 0.15);
+}
+
 TEST(Engine, ExitEndsItsStalls) {
   detect::Engine e;
   e.update(kT0 + 2 * kSec, {sleeping_in(11, "futex", kT0)});
@@ -298,7 +337,31 @@ TEST(Engine, ExitEndsItsStalls) {
   auto ev = e.update(kT0 + 3 * kSec, {});
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].type, Event::Type::End);
+  EXPECT_TRUE(ev[0].exited);
   EXPECT_TRUE(e.active().empty());
+}
+
+// The waiter is woken, finishes and exits between two snapshots: its last
+// words still say who woke it.
+TEST(Engine, ExitedProcessEndsItsStallWithItsWaker) {
+  detect::Engine e;
+  Snapshot waiting = sleeping_in(11, "epoll_wait", kT0);
+  waiting.title = client("UPDATE", model::ClientState::Active, true);
+  run(e, kT0, kT0 + 6 * kSec, [&](uint64_t) { return std::vector<Snapshot>{waiting}; });
+  ASSERT_EQ(e.active().size(), 1u);
+  Snapshot last;
+  last.pid = 11;
+  last.exited = true;
+  last.long_sleep_end_ns = kT0 + 6 * kSec + kSec / 20;
+  last.long_sleep_waker_pid = 4100;
+  auto ev = e.update(kT0 + 6 * kSec + kSec / 10, {last});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type, Event::Type::End);
+  EXPECT_EQ(ev[0].woken_by, 4100u);
+  EXPECT_TRUE(ev[0].exited);
+  EXPECT_TRUE(e.active().empty());
+  // Delivered once: nothing more, no history kept for it.
+  EXPECT_TRUE(e.update(kT0 + 7 * kSec, {}).empty());
 }
 
 TEST(Engine, ThresholdsAreSettings) {

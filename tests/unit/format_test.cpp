@@ -71,6 +71,10 @@ TEST(Format, PlainLine) {
   e.woken_by = 4100;
   e.duration_s = 320.06;
   EXPECT_EQ(output::event_line(e, title(), output::Clock(0)), "END   lock-sleep pid 4242 after 320.1s (woken by pid 4100)");
+  e.exited = true;
+  EXPECT_EQ(output::event_line(e, title(), output::Clock(0)),
+            "END   lock-sleep pid 4242 after 320.1s (woken by pid 4100), then exited");
+  EXPECT_EQ(output::event_json(e, title(), output::Clock(0))["exited"], true);
 }
 
 TEST(View, StallsOnTopAndCutToTheTerminal) {
@@ -83,6 +87,24 @@ TEST(View, StallsOnTopAndCutToTheTerminal) {
   EXPECT_LT(text.find("STALL"), text.find("PID"));
   EXPECT_EQ(text.find("129"), std::string::npos);  // cut to the height
   EXPECT_NE(text.find("…"), std::string::npos);
+}
+
+TEST(View, UncountedRatesAndTracingState) {
+  output::ViewHeader h;
+  h.syscall_tracing = false;
+  std::vector<output::ViewRow> rows(2);
+  rows[0].pid = 100;
+  rows[0].sys_rate = -1;  // not counted
+  rows[1].pid = 101;
+  rows[1].sys_rate = 1234;
+  auto text = output::render_view(h, {}, rows, 200, 20);
+  EXPECT_NE(text.find("syscall tracing off"), std::string::npos);
+  auto row0 = text.substr(text.find("    100 "), text.find('\n', text.find("    100 ")) - text.find("    100 "));
+  EXPECT_NE(row0.find(" - "), std::string::npos) << row0;
+  EXPECT_EQ(row0.find("-1"), std::string::npos) << row0;
+  EXPECT_NE(text.find("1234"), std::string::npos);
+  h.syscall_tracing = true;
+  EXPECT_NE(output::render_view(h, {}, rows, 200, 20).find("syscall tracing on"), std::string::npos);
 }
 
 TEST(Duration, Units) {

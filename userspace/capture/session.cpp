@@ -150,6 +150,10 @@ bool Session::start(std::string& err) {
     return false;
   }
   next_window();
+  if (tracer_.syscall_tracing()) {
+    tracing_from_epoch_ = tracer_.epoch();
+    tracing_since_ns_ = epoch_start_ns_[tracing_from_epoch_];
+  }
   return true;
 }
 
@@ -172,6 +176,8 @@ void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
     seed.flags = PGSTALL_F_TRACKED;
     seed.tgid = static_cast<uint32_t>(pid);
     seed.sc_nr = PGSTALL_NO_SYSCALL;
+    seed.sleep_sc_nr = PGSTALL_NO_SYSCALL;
+    seed.sc_gen = tracer_.sc_gen();
     uint64_t now = monotonic_ns();
     auto st = model::read_proc_stat(pid);
     if (st && st->state == 'R') {
@@ -185,6 +191,8 @@ void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
         seed.sc_nr = sc->nr;
         seed.sc_start_ns = since;
         std::copy(std::begin(sc->args), std::end(sc->args), seed.sc_args);
+        seed.sleep_sc_nr = sc->nr;
+        std::copy(std::begin(sc->args), std::end(sc->args), seed.sleep_sc_args);
         p.seeded_sc_start_ns = since;
       }
       p.seeded_offcpu_ns = since;
@@ -211,6 +219,14 @@ void Session::remove_process(int pid, const char* why) {
   bool pm = postmasters_.erase(pid) > 0;
   pevents_.push_back({pm ? "postmaster_exit" : "backend_exit", pid,
                       pm ? "postmaster" : std::string(model::backend_type_name(it->second.title.type)), why});
+  detect::Snapshot last;
+  last.pid = pid;
+  last.exited = true;
+  last.title = it->second.title;
+  last.long_sleep_end_ns = it->second.long_sleep_end_ns;
+  last.long_sleep_waker_pid = it->second.long_sleep_waker_pid;
+  if (auto st = tracer_.state(pid)) last.last_waker_pid = st->last_waker_pid;
+  exited_.push_back(std::move(last));
   tracer_.untrack(pid);
   procs_.erase(it);
 }
@@ -288,13 +304,63 @@ void Session::poll_ring() {
 
 void Session::next_window() {
   uint32_t e = tracer_.bump_epoch();
-  epoch_start_ns_[e] = monotonic_ns();
+  last_window_ns_ = epoch_start_ns_[e] = monotonic_ns();
   while (epoch_start_ns_.size() > 8) epoch_start_ns_.erase(epoch_start_ns_.begin());
+}
+
+void Session::maybe_next_window(uint64_t now) {
+  if (now - last_window_ns_ >= 1'000'000'000ull) next_window();
+}
+
+void Session::steer_syscall_tracing(uint64_t now, const std::vector<detect::Snapshot>& snaps) {
+  if (tracer_.syscall_mode() != SyscallMode::Auto) return;
+  constexpr uint64_t kCheck = 500'000'000ull, kLinger = 10'000'000'000ull;
+  constexpr double kBusy = 0.6;
+  bool busy = false;
+  size_t live = 0;
+  for (const auto& s : snaps) {
+    if (s.exited) continue;
+    ++live;
+    auto [it, fresh] = busy_ckpt_.try_emplace(s.pid, now, s.cpu_ns);
+    auto& [at, cpu] = it->second;
+    if (fresh || now - at < kCheck) continue;
+    busy |= static_cast<double>(s.cpu_ns >= cpu ? s.cpu_ns - cpu : 0) / static_cast<double>(now - at) >= kBusy;
+    at = now;
+    cpu = s.cpu_ns;
+  }
+  if (busy_ckpt_.size() > live) {
+    std::set<int> present;
+    for (const auto& s : snaps) present.insert(s.pid);
+    for (auto it = busy_ckpt_.begin(); it != busy_ckpt_.end();)
+      it = present.count(it->first) ? std::next(it) : busy_ckpt_.erase(it);
+  }
+  if (busy) last_busy_ns_ = now;
+  if (busy && !tracer_.syscall_tracing()) {
+    if (!tracer_.set_syscall_tracing(true)) return;
+    // Windows count from here: the one in progress began untraced.
+    next_window();
+    tracing_from_epoch_ = tracer_.epoch();
+    tracing_since_ns_ = last_window_ns_;
+    spdlog::debug("syscall tracing on: a postgres process is busy on CPU");
+  } else if (!busy && tracer_.syscall_tracing() && now - last_busy_ns_ >= kLinger) {
+    tracer_.set_syscall_tracing(false);
+    tracing_total_ns_ += now - tracing_since_ns_;
+    tracing_since_ns_ = 0;
+    spdlog::debug("syscall tracing off: nothing busy on CPU for {} s", kLinger / 1'000'000'000ull);
+  }
+}
+
+double Session::syscall_tracing_s(uint64_t now) const {
+  uint64_t ns = tracing_total_ns_;
+  if (tracer_.syscall_tracing() && tracing_since_ns_ && now > tracing_since_ns_) ns += now - tracing_since_ns_;
+  return ns / 1e9;
 }
 
 std::optional<detect::Window> Session::window_for(ProcInfo& p, const pgstall_thread_state& st) {
   uint32_t e = tracer_.epoch();
   uint32_t done = e - 1;  // the newest complete window
+  // Only windows the syscall tracepoints saw whole say anything.
+  if (!tracer_.syscall_tracing() || done < tracing_from_epoch_) return std::nullopt;
   if (p.windows_delivered_epoch >= done || !epoch_start_ns_.count(done) || !epoch_start_ns_.count(e))
     return std::nullopt;
   p.windows_delivered_epoch = done;
@@ -326,11 +392,22 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
     detect::Snapshot s;
     s.pid = pid;
     s.title = p.title;
-    s.in_syscall = st->sc_nr >= 0;
-    s.sc_nr = st->sc_nr;
-    s.sc_start_ns = st->sc_start_ns;
-    std::copy(std::begin(st->sc_args), std::end(st->sc_args), s.sc_args.begin());
     s.on_cpu = st->oncpu_since_ns != 0;
+    if (tracer_.syscall_tracing() && st->sc_gen == tracer_.sc_gen()) {
+      // Exact: entry time and arguments from sys_enter.
+      s.in_syscall = st->sc_nr >= 0;
+      s.sc_nr = st->sc_nr;
+      s.sc_start_ns = st->sc_start_ns;
+      std::copy(std::begin(st->sc_args), std::end(st->sc_args), s.sc_args.begin());
+    } else if (!s.on_cpu && st->sleep_sc_nr >= 0) {
+      // From the registers saved at switch-out: the syscall it sleeps in,
+      // timed from when it went to sleep.
+      s.in_syscall = true;
+      s.sc_nr = st->sleep_sc_nr;
+      s.sc_start_ns = st->offcpu_since_ns;
+      std::copy(std::begin(st->sleep_sc_args), std::end(st->sleep_sc_args), s.sc_args.begin());
+    }
+    if (tracer_.syscall_tracing()) s.syscalls_counted_since_ns = tracing_since_ns_;
     s.offcpu_since_ns = st->offcpu_since_ns;
     s.offcpu_state = task_state_char(st->offcpu_state);
     s.cpu_ns = st->oncpu_total_ns + (st->oncpu_since_ns && now > st->oncpu_since_ns ? now - st->oncpu_since_ns : 0);
@@ -338,8 +415,8 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
     s.last_waker_pid = st->last_waker_pid;
     s.long_sleep_end_ns = p.long_sleep_end_ns;
     s.long_sleep_waker_pid = p.long_sleep_waker_pid;
-    s.lower_bound = (p.seeded_sc_start_ns && st->sc_start_ns == p.seeded_sc_start_ns) ||
-                    (p.seeded_offcpu_ns && !s.in_syscall && st->offcpu_since_ns == p.seeded_offcpu_ns);
+    s.lower_bound = (p.seeded_sc_start_ns && s.in_syscall && s.sc_start_ns == p.seeded_sc_start_ns) ||
+                    (p.seeded_offcpu_ns && !s.on_cpu && st->offcpu_since_ns == p.seeded_offcpu_ns);
     // Where a long file syscall points; looked up once per syscall.
     if (s.in_syscall && model::syscall_arg0_is_fd(s.sc_nr) && now > s.sc_start_ns + 300'000'000) {
       if (p.fd_cache_sc_start != s.sc_start_ns) {
@@ -355,6 +432,8 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
     s.completed_window = window_for(p, *st);
     out.push_back(std::move(s));
   }
+  for (auto& s : exited_) out.push_back(std::move(s));
+  exited_.clear();
   return out;
 }
 

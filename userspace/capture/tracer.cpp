@@ -76,7 +76,8 @@ uint64_t monotonic_ns() {
 
 Tracer::~Tracer() {
   if (ring_) ring_buffer__free(ring_);
-  for (auto& [name, link] : links_) bpf_link__destroy(link);
+  for (auto* link : links_)
+    if (link) bpf_link__destroy(link);
   for (auto& [pid, fd] : pidfds_) close(fd);
   if (skel_) pgstall_bpf__destroy(skel_);
 }
@@ -90,6 +91,7 @@ std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
     return nullptr;
   }
   std::unique_ptr<Tracer> t(new Tracer());
+  t->mode_ = cfg.syscalls;
   t->skel_ = pgstall_bpf__open();
   if (!t->skel_) {
     err.message = fmt::format("cannot open the BPF object: {}", strerror(errno));
@@ -106,9 +108,13 @@ std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
     p.name = bpf_program__section_name(prog);
     p.purpose = spec.purpose;
     p.required = spec.required;
+    p.on_demand = cfg.syscalls == SyscallMode::Auto && p.name.find("/sys_e") != std::string::npos;
     bool block = p.name.find("block_") != std::string::npos;
     if (block && !cfg.block) {
       p.error = "disabled (--no-block)";
+      bpf_program__set_autoload(prog, false);
+    } else if (cfg.syscalls == SyscallMode::Never && p.name.find("/sys_e") != std::string::npos) {
+      p.error = "disabled (--syscalls never)";
       bpf_program__set_autoload(prog, false);
     } else if (!kernel_has_tracepoint(vmlinux, p.name)) {
       p.error = "this kernel has no such tracepoint";
@@ -142,24 +148,71 @@ std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
   return t;
 }
 
+bool Tracer::is_syscall_probe(size_t i) const { return probes_[i].name.find("/sys_e") != std::string::npos; }
+
+bool Tracer::attach_one(size_t i) {
+  Probe& p = probes_[i];
+  if (!p.loaded) return false;
+  if (links_[i]) return true;
+  bpf_link* link = bpf_program__attach(kProbes[i].prog(skel_));
+  if (!link) {
+    p.error = fmt::format("attach failed: {}", strerror(errno));
+    return false;
+  }
+  p.error.clear();
+  p.attached = true;
+  links_[i] = link;
+  return true;
+}
+
 bool Tracer::attach_all(Error& err) {
+  links_.assign(probes_.size(), nullptr);
   for (size_t i = 0; i < probes_.size(); ++i) {
     Probe& p = probes_[i];
-    if (!p.loaded) continue;
-    bpf_link* link = bpf_program__attach(kProbes[i].prog(skel_));
-    if (!link) {
-      p.error = fmt::format("attach failed: {}", strerror(errno));
-      if (p.required) {
-        err.message = fmt::format("required probe {} could not attach: {}", p.name, p.error);
-        return false;
-      }
-      continue;
+    if (!p.loaded || p.on_demand) continue;
+    if (!attach_one(i) && p.required) {
+      err.message = fmt::format("required probe {} could not attach: {}", p.name, p.error);
+      return false;
     }
-    p.attached = true;
-    links_.emplace_back(p.name, link);
+  }
+  if (mode_ == SyscallMode::Always) {
+    __atomic_add_fetch(&skel_->bss->sc_gen, 1, __ATOMIC_RELAXED);
+    syscall_tracing_ = true;
+    for (size_t i = 0; i < probes_.size(); ++i)
+      if (is_syscall_probe(i) && !probes_[i].attached) syscall_tracing_ = false;
   }
   return true;
 }
+
+bool Tracer::set_syscall_tracing(bool on) {
+  if (on == syscall_tracing_) return syscall_tracing_;
+  if (on) {
+    for (size_t i = 0; i < probes_.size(); ++i)
+      if (is_syscall_probe(i) && !probes_[i].loaded) return syscall_tracing_ = false;  // kernel lacks them, or never
+    // A new generation first: sc_* left behind by the last attach period
+    // (an exit missed while detached) stop counting as current.
+    __atomic_add_fetch(&skel_->bss->sc_gen, 1, __ATOMIC_RELAXED);
+    bool all = true;
+    for (size_t i = 0; i < probes_.size(); ++i)
+      if (is_syscall_probe(i)) all = attach_one(i) && all;
+    if (!all) {
+      spdlog::warn("syscall tracepoints could not attach; hot-loop and cpu-bound stay blind");
+      on = false;
+    }
+  }
+  if (!on) {
+    for (size_t i = 0; i < probes_.size(); ++i) {
+      if (!is_syscall_probe(i) || !links_[i]) continue;
+      bpf_link__destroy(links_[i]);
+      links_[i] = nullptr;
+      probes_[i].attached = false;
+    }
+  }
+  syscall_tracing_ = on;
+  return on;
+}
+
+uint32_t Tracer::sc_gen() const { return __atomic_load_n(&skel_->bss->sc_gen, __ATOMIC_RELAXED); }
 
 bool Tracer::track(int pid, const pgstall_thread_state& seed, std::string& err) {
   if (pidfds_.count(pid)) return true;
@@ -257,6 +310,11 @@ std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS> Tracer::block_histogram() const {
 }
 
 void Tracer::self_test() {
+  // Probes attached on demand are checked too: attached for the test only.
+  const bool was_tracing = syscall_tracing_;
+  bool on_demand = false;
+  for (const auto& p : probes_) on_demand |= p.on_demand && p.loaded;
+  if (on_demand) set_syscall_tracing(true);
   auto before = counters();
   pgstall_thread_state seed{};
   seed.flags = PGSTALL_F_TRACKED;
@@ -301,6 +359,7 @@ void Tracer::self_test() {
     else if (n.find("block_rq_complete") != std::string::npos)
       p.fired = after[PGSTALL_CNT_BLOCK_COMPLETE] > 0;
   }
+  if (on_demand && !was_tracing) set_syscall_tracing(false);
 }
 
 }  // namespace pgstall::capture

@@ -19,17 +19,25 @@ struct ring_buffer;
 
 namespace pgstall::capture {
 
+// The syscall tracepoints run on every syscall of the machine, the costliest
+// probes pgstall has. Auto attaches them only while some tracked thread is
+// busy on CPU (the hot-loop and cpu-bound detectors need its syscall mix);
+// sleeping stalls are seen without them.
+enum class SyscallMode { Auto, Always, Never };
+
 struct Config {
   uint64_t slow_syscall_ns = 1'000'000'000;  // completed syscalls longer than this reach the ring
   uint64_t slow_offcpu_ns = 1'000'000'000;   // completed off-CPU periods longer than this too
   uint32_t ring_bytes = 4u << 20;
   bool block = true;                          // block-layer probes
+  SyscallMode syscalls = SyscallMode::Always;
 };
 
 struct Probe {
   std::string name;      // e.g. "tp_btf/sched_switch"
   std::string purpose;   // what is lost without it
   bool required = false;
+  bool on_demand = false;  // attached and detached while running (syscall tracepoints in auto mode)
   bool loaded = false;
   bool attached = false;
   bool fired = false;    // seen to fire by the self-test (or later counters)
@@ -62,6 +70,15 @@ class Tracer {
   bool tracked(int pid) const;
   std::optional<pgstall_thread_state> state(int pid) const;
 
+  // Attaches or detaches the syscall tracepoints (only those loaded). Returns
+  // whether syscall tracing is on afterwards.
+  bool set_syscall_tracing(bool on);
+  bool syscall_tracing() const { return syscall_tracing_; }
+  SyscallMode syscall_mode() const { return mode_; }
+  // Bumped at each attach: a thread's sc_* fields are current only when its
+  // sc_gen equals this and tracing is on.
+  uint32_t sc_gen() const;
+
   // Window epochs: bumping starts a new syscall-mix window in every thread.
   uint32_t epoch() const;
   uint32_t bump_epoch();
@@ -81,10 +98,14 @@ class Tracer {
  private:
   Tracer() = default;
   bool attach_all(Error& err);
+  bool attach_one(size_t i);
+  bool is_syscall_probe(size_t i) const;
 
   pgstall_bpf* skel_ = nullptr;
   std::vector<Probe> probes_;
-  std::vector<std::pair<std::string, ::bpf_link*>> links_;
+  std::vector<::bpf_link*> links_;  // by probe index, nullptr when detached
+  SyscallMode mode_ = SyscallMode::Always;
+  bool syscall_tracing_ = false;
   std::unordered_map<int, int> pidfds_;  // pid -> pidfd
   ::ring_buffer* ring_ = nullptr;
   std::function<void(const void*, size_t)> cb_;

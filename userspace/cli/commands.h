@@ -16,6 +16,7 @@ struct WatchOptions {
   std::string lock_sleep = "5s", lwlock_wait = "1s", io_wait = "1s", hot_loop = "3s", cpu_bound = "10s";
   double hot_loop_rate = 5000;
   bool no_block = false;
+  std::string syscalls = "auto";
 
   void add_to(CLI::App& app);
 };

@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
                                "  sudo pgstall watch\n"
                                "  sudo pgstall watch --pid 4100 --plain\n"
                                "  sudo pgstall watch --json --duration 60s --lock-sleep 2s\n"
-                               "  sudo pgstall watch --io-wait 500ms --cpu-bound 30s");
+                               "  sudo pgstall watch --io-wait 500ms --cpu-bound 30s\n"
+                               "  sudo pgstall watch --syscalls always   # trace every syscall from the start");
   watch.add_to(*w);
 
   CLI11_PARSE(app, argc, argv);

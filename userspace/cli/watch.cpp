@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -83,6 +85,11 @@ void WatchOptions::add_to(CLI::App& app) {
   app.add_option("--hot-loop-rate", hot_loop_rate, "hot-loop: syscalls per second")->default_val("5000");
   app.add_option("--cpu-bound", cpu_bound, "cpu-bound threshold")->default_val("10s");
   app.add_flag("--no-block", no_block, "Do not attach the block-layer tracepoints");
+  app.add_option("--syscalls", syscalls,
+                 "Syscall tracepoints: auto (attached while a postgres process is busy on CPU: "
+                 "hot-loop and cpu-bound need them), always, or never (no hot-loop, no cpu-bound)")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_val("auto");
 }
 
 int run_watch(const WatchOptions& o) {
@@ -110,6 +117,9 @@ int run_watch(const WatchOptions& o) {
 
   capture::Config cfg;
   cfg.block = !o.no_block;
+  cfg.syscalls = o.syscalls == "always"  ? capture::SyscallMode::Always
+                 : o.syscalls == "never" ? capture::SyscallMode::Never
+                                         : capture::SyscallMode::Auto;
   // Off-CPU periods as long as the shortest sleeping stall reach the ring, so
   // the wake-up that ended each stall is known.
   cfg.slow_offcpu_ns = static_cast<uint64_t>(std::min({th.lock_sleep_s, th.lwlock_wait_s, th.io_wait_s}) * 1e9);
@@ -132,9 +142,10 @@ int run_watch(const WatchOptions& o) {
   detect::Engine engine(th);
   std::vector<std::string> notices;
   for (const auto& p : tracer->probes()) {
-    if (!p.attached)
+    if (p.on_demand && p.fired) continue;  // attached when needed
+    if (!p.attached && !p.on_demand)
       notices.push_back(fmt::format("probe {} not attached ({}): no {}", p.name, p.error, p.purpose));
-    else if (!p.fired && p.name.find("block_") == std::string::npos)
+    else if (!p.fired && p.name.find("block_") == std::string::npos && p.loaded)
       notices.push_back(fmt::format("probe {} attached but did not fire in the self-test: {} may be missing",
                                     p.name, p.purpose));
   }
@@ -151,12 +162,18 @@ int run_watch(const WatchOptions& o) {
     nlohmann::json j = {{"type", "start"}, {"processes", session.procs().size()}};
     nlohmann::json probes = nlohmann::json::array();
     for (const auto& p : tracer->probes())
-      probes.push_back({{"name", p.name}, {"attached", p.attached}, {"fired", p.fired}, {"error", p.error}});
+      probes.push_back({{"name", p.name},
+                        {"attached", p.attached},
+                        {"on_demand", p.on_demand},
+                        {"fired", p.fired},
+                        {"error", p.error}});
     j["probes"] = probes;
+    j["syscalls"] = o.syscalls;
     j["thresholds"] = {{"lock_sleep_s", th.lock_sleep_s}, {"lwlock_wait_s", th.lwlock_wait_s},
                        {"io_wait_s", th.io_wait_s},       {"hot_loop_s", th.hot_loop_s},
                        {"hot_loop_rate", th.hot_loop_rate}, {"cpu_bound_s", th.cpu_bound_s}};
-    std::string line = fmt::format("pgstall: watching {} postgres processes", session.procs().size());
+    std::string line = fmt::format("pgstall: watching {} postgres processes (syscall tracing: {})",
+                                   session.procs().size(), o.syscalls);
     for (const auto& n : notices) line += "\npgstall: warning: " + n;
     emit(j, line);
   }
@@ -170,7 +187,7 @@ int run_watch(const WatchOptions& o) {
 
   const uint64_t start = capture::monotonic_ns();
   const uint64_t tick_ns = static_cast<uint64_t>(interval_s * 1e9);
-  uint64_t last_window = start, last_rescan = start, last_render = 0;
+  uint64_t last_rescan = start, last_render = 0;
   uint64_t stalls_flagged = 0;
   std::array<uint64_t, PGSTALL_CNT__MAX> reported_loss{};
   // What enrich() added to each stall's summary (kernel stack, block layer),
@@ -184,10 +201,7 @@ int run_watch(const WatchOptions& o) {
     uint64_t now = capture::monotonic_ns();
     if (duration_s > 0 && now - start >= static_cast<uint64_t>(duration_s * 1e9)) break;
     session.poll_ring();
-    if (now - last_window >= 1'000'000'000ull) {
-      session.next_window();
-      last_window = now;
-    }
+    session.maybe_next_window(now);
     if (now - last_rescan >= 1'000'000'000ull) {
       session.rescan();
       last_rescan = now;
@@ -206,6 +220,7 @@ int run_watch(const WatchOptions& o) {
 
     now = capture::monotonic_ns();
     auto snaps = session.snapshot(now);
+    session.steer_syscall_tracing(now, snaps);
     for (auto& e : engine.update(now, snaps)) {
       model::ProcessTitle title;
       if (auto it = session.procs().find(e.stall.pid); it != session.procs().end()) title = it->second.title;
@@ -233,12 +248,20 @@ int run_watch(const WatchOptions& o) {
 
     if (now - prev_rate_ns >= 1'000'000'000ull) {
       double span = (now - prev_rate_ns) / 1e9;
+      std::set<int> live;
       for (const auto& s : snaps) {
+        if (s.exited) continue;
+        live.insert(s.pid);
         auto& pc = prev_counts[s.pid];
+        // Syscalls/s only where the whole second was counted.
+        bool counted = s.syscalls_counted_since_ns && s.syscalls_counted_since_ns <= prev_rate_ns;
         if (pc.first || pc.second)
-          rates[s.pid] = {(s.nr_syscalls - pc.first) / span, (s.cpu_ns - pc.second) / 1e7 / span};
+          rates[s.pid] = {counted ? (s.nr_syscalls - pc.first) / span : -1.0, (s.cpu_ns - pc.second) / 1e7 / span};
         pc = {s.nr_syscalls, s.cpu_ns};
       }
+      // Forget the exited.
+      std::erase_if(prev_counts, [&](const auto& kv) { return !live.count(kv.first); });
+      std::erase_if(rates, [&](const auto& kv) { return !live.count(kv.first); });
       prev_rate_ns = now;
     }
 
@@ -256,6 +279,7 @@ int run_watch(const WatchOptions& o) {
       }
       std::vector<output::ViewRow> rows;
       for (const auto& s : snaps) {
+        if (s.exited) continue;
         output::ViewRow r;
         r.pid = s.pid;
         auto it = session.procs().find(s.pid);
@@ -281,7 +305,8 @@ int run_watch(const WatchOptions& o) {
       output::ViewHeader h;
       h.clock = clock.hms(now);
       h.elapsed_s = (now - start) / 1e9;
-      h.processes = snaps.size();
+      h.processes = rows.size();
+      h.syscall_tracing = tracer->syscall_tracing();
       h.notices.assign(notices.end() - std::min<size_t>(notices.size(), 5), notices.end());
       auto [w, hgt] = terminal_size();
       std::cout << output::render_view(h, lines, rows, w, hgt) << std::flush;
@@ -302,11 +327,18 @@ int run_watch(const WatchOptions& o) {
   nlohmann::json active = nlohmann::json::array();
   for (const auto& [key, st] : engine.active())
     active.push_back({{"pid", key.first}, {"kind", detect::kind_name(key.second)}});
-  std::string line = fmt::format("pgstall: {} stalls flagged, {} still in flight; counters:{} bad_records={}",
-                                 stalls_flagged, active.size(), ctext, session.bad_records());
+  const double tracing_s = session.syscall_tracing_s(capture::monotonic_ns());
+  std::string line = fmt::format(
+      "pgstall: {} stalls flagged, {} still in flight; syscall tracing on for {:.1f}s; counters:{} bad_records={}",
+      stalls_flagged, active.size(), tracing_s, ctext, session.bad_records());
   if (tty) std::cout << "\n";
   if (o.json)
-    emit({{"type", "summary"}, {"stalls", stalls_flagged}, {"in_flight", active}, {"counters", cj}}, line);
+    emit({{"type", "summary"},
+          {"stalls", stalls_flagged},
+          {"in_flight", active},
+          {"syscall_tracing_s", std::round(tracing_s * 10) / 10},
+          {"counters", cj}},
+         line);
   else
     std::cout << line << "\n";
   return 0;

@@ -229,16 +229,18 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
     out.push_back(std::move(st));
   }
 
-  // cpu-bound: busy on CPU with few syscalls, checked once a second.
-  if (h.busy_check_ns == 0) {
-    h.busy_check_ns = now;
+  // cpu-bound: busy on CPU with few syscalls, checked once a second. Few
+  // syscalls can only be told over an interval the kernel counted whole.
+  const bool counted = s.syscalls_counted_since_ns != 0;
+  if (h.busy_check_ns == 0 || (counted && s.syscalls_counted_since_ns > h.busy_check_ns)) {
+    h.busy_check_ns = now;  // (re)start the interval where counting began
     h.busy_check_cpu = s.cpu_ns;
     h.busy_check_sys = s.nr_syscalls;
   } else if (now - h.busy_check_ns >= static_cast<uint64_t>(kNs)) {
     double span = secs(h.busy_check_ns, now);
     h.last_cpu_share = (s.cpu_ns >= h.busy_check_cpu ? s.cpu_ns - h.busy_check_cpu : 0) / kNs / span;
-    h.last_sys_rate = (s.nr_syscalls - h.busy_check_sys) / span;
-    if (h.last_cpu_share >= t_.cpu_busy_share && h.last_sys_rate < t_.cpu_few_syscalls) {
+    h.last_sys_rate = s.nr_syscalls >= h.busy_check_sys ? (s.nr_syscalls - h.busy_check_sys) / span : 0;
+    if (counted && h.last_cpu_share >= t_.cpu_busy_share && h.last_sys_rate < t_.cpu_few_syscalls) {
       if (!h.busy_since) h.busy_since = h.busy_check_ns;
     } else {
       h.busy_since.reset();
@@ -263,6 +265,7 @@ std::vector<Event> Engine::update(uint64_t now, const std::vector<Snapshot>& sna
   std::set<int> present;
   // Idle-in-transaction clocks first: lock-sleep verdicts name them as holders.
   for (const auto& s : snaps) {
+    if (s.exited) continue;
     present.insert(s.pid);
     History& h = hist_[s.pid];
     if (is_idle_in_tx(s.title)) {
@@ -281,6 +284,7 @@ std::vector<Event> Engine::update(uint64_t now, const std::vector<Snapshot>& sna
   std::map<int, const Snapshot*> by_pid;
   for (const auto& s : snaps) {
     by_pid[s.pid] = &s;
+    if (s.exited) continue;
     for (auto& st : judge(now, s, hist_[s.pid], snaps)) next[{st.pid, st.kind}] = std::move(st);
   }
 
@@ -295,6 +299,9 @@ std::vector<Event> Engine::update(uint64_t now, const std::vector<Snapshot>& sna
       // A wait ends with a wake-up: the one that ended the long sleep inside
       // the stall, else the latest one seen.
       e.woken_by = s.long_sleep_end_ns > st.since_ns ? s.long_sleep_waker_pid : s.last_waker_pid;
+      e.exited = s.exited;
+    } else {
+      e.exited = true;
     }
     events.push_back(std::move(e));
   }

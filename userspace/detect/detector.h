@@ -62,7 +62,10 @@ struct Snapshot {
   uint64_t offcpu_since_ns = 0;  // valid when !on_cpu
   char offcpu_state = 'S';       // 'S', 'D', 'R' (preempted) ...
   uint64_t cpu_ns = 0;           // cumulative CPU time, including the current run
-  uint64_t nr_syscalls = 0;      // cumulative
+  uint64_t nr_syscalls = 0;      // cumulative, while syscalls are counted
+  // Syscalls have been counted without a gap since this time (0: they are not
+  // counted now; the syscall tracepoints are detached).
+  uint64_t syscalls_counted_since_ns = 0;
   uint32_t last_waker_pid = 0;
   // The last off-CPU period long enough to be a stall ended at this time,
   // woken by this pid: what ended a wait, not whatever poked the thread later.
@@ -71,6 +74,9 @@ struct Snapshot {
   // The state was seeded from /proc when pgstall started: the stall began no
   // later than the *_since values, so durations are lower bounds.
   bool lower_bound = false;
+  // The process has exited: its last state, delivered once so its stalls end
+  // with what woke it (a waiter often finishes and exits within one tick).
+  bool exited = false;
   std::optional<Window> completed_window;  // a window that completed since the last snapshot
 };
 
@@ -91,6 +97,7 @@ struct Event {
   Stall stall;
   double duration_s = 0;    // at start: so far; at end: total
   uint32_t woken_by = 0;    // End: who woke the thread out of the stall (0 = unknown)
+  bool exited = false;      // End: the process exited
 };
 
 class Engine {
@@ -98,7 +105,7 @@ class Engine {
   explicit Engine(Thresholds t = {}) : t_(t) {}
 
   // All tracked processes at time now (CLOCK_MONOTONIC ns). A pid missing from
-  // the list has exited: its stalls end.
+  // the list, or marked exited, has exited: its stalls end.
   std::vector<Event> update(uint64_t now_ns, const std::vector<Snapshot>& snaps);
 
   // Stalls in flight, by (pid, kind), with summaries as of the last update.

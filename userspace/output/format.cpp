@@ -52,8 +52,8 @@ std::string event_line(const detect::Event& e, const model::ProcessTitle& t, con
   const auto& s = e.stall;
   if (e.type == detect::Event::Type::End) {
     std::string woke = e.woken_by ? fmt::format(" (woken by pid {})", e.woken_by) : "";
-    return fmt::format("END   {} pid {} after {}{:.1f}s{}", detect::kind_name(s.kind), s.pid,
-                       s.lower_bound ? "≥" : "", e.duration_s, woke);
+    return fmt::format("END   {} pid {} after {}{:.1f}s{}{}", detect::kind_name(s.kind), s.pid,
+                       s.lower_bound ? "≥" : "", e.duration_s, woke, e.exited ? ", then exited" : "");
   }
   return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}{}", detect::kind_name(s.kind),
                      s.lower_bound ? "≥" : "", e.duration_s, s.pid, describe_process(t), s.summary,
@@ -69,6 +69,7 @@ nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, 
     j["pid"] = s.pid;
     j["duration_s"] = round1(e.duration_s);
     j["woken_by"] = e.woken_by ? nlohmann::json(e.woken_by) : nlohmann::json(nullptr);
+    j["exited"] = e.exited;
     return j;
   }
   j["type"] = "stall";

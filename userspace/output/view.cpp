@@ -37,8 +37,8 @@ std::string render_view(const ViewHeader& h, const std::vector<std::string>& sta
     out += "\n";
     ++used;
   };
-  line(fmt::format("pgstall watch — {} — {} postgres processes — {:.0f}s — Ctrl-C to quit", h.clock,
-                   h.processes, h.elapsed_s),
+  line(fmt::format("pgstall watch — {} — {} postgres processes — {:.0f}s — syscall tracing {} — Ctrl-C to quit",
+                   h.clock, h.processes, h.elapsed_s, h.syscall_tracing ? "on" : "off"),
        kBold);
   for (const auto& n : h.notices) line("! " + n);
   if (stall_lines.empty())
@@ -51,8 +51,9 @@ std::string render_view(const ViewHeader& h, const std::vector<std::string>& sta
        kBold);
   for (const auto& r : rows) {
     std::string forv = r.for_s >= 100 ? fmt::format("{:.0f}s", r.for_s) : fmt::format("{:.1f}s", r.for_s);
-    line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:>8.0f} {:>5.0f}  {}", r.pid, cut(r.type, 20), r.state,
-                     cut(r.in, 14), forv, r.sys_rate, r.cpu_pct, r.title),
+    std::string rate = r.sys_rate < 0 ? "-" : fmt::format("{:.0f}", r.sys_rate);
+    line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:>8} {:>5.0f}  {}", r.pid, cut(r.type, 20), r.state,
+                     cut(r.in, 14), forv, rate, r.cpu_pct, r.title),
          r.stalled ? kRed : nullptr);
   }
   if (static_cast<int>(rows.size()) + used > height - 1) out += "…\n";

@@ -11,7 +11,7 @@ struct ViewRow {
   char state = '?';     // R S D
   std::string in;       // "epoll_wait", "futex", "on CPU"
   double for_s = 0;     // how long in it
-  double sys_rate = 0;  // syscalls per second over the last window
+  double sys_rate = 0;  // syscalls per second over the last second; < 0: not counted
   double cpu_pct = 0;
   std::string title;
   bool stalled = false;
@@ -21,6 +21,7 @@ struct ViewHeader {
   std::string clock;
   double elapsed_s = 0;
   size_t processes = 0;
+  bool syscall_tracing = false;
   std::vector<std::string> notices;  // drops, degraded probes, postmaster restarts
 };
 
