@@ -32,7 +32,6 @@ nlohmann::json base_detail(const Snapshot& s) {
   if (!s.title.database.empty()) d["database"] = s.title.database;
   if (!s.title.user.empty()) d["user"] = s.title.user;
   if (!s.title.command.empty()) d["command"] = s.title.command;
-  if (s.in_syscall) d["syscall_running_s"] = 0.0;  // filled by the caller with "now"
   return d;
 }
 
@@ -122,8 +121,7 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
     st.syscall = sc;
     st.state = state;
     st.detail = base_detail(s);
-    st.detail.erase("syscall_running_s");
-    if (s.in_syscall) st.detail["syscall_running_s"] = secs(s.sc_start_ns, now);
+    if (s.in_syscall) st.detail["syscall_running_s"] = std::round(secs(s.sc_start_ns, now) * 1000) / 1000;
     return st;
   };
 
