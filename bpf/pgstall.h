@@ -71,6 +71,7 @@ struct pgstall_thread_state {
 	__u64 oncpu_total_ns;  /* cumulative */
 	__u64 nr_syscalls;     /* cumulative */
 	__u64 nr_switches;     /* cumulative */
+	__u64 nr_sleeps;       /* cumulative: switch-outs to sleep (not preemptions) */
 	/* fingerprints of recent syscalls, for "same call again" */
 	__u64 fp[PGSTALL_FP_RING];
 	__u32 fp_idx;

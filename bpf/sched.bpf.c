@@ -24,6 +24,7 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 		 * preempted thread (state 0) is judged on CPU: skip the reads. */
 		st->sleep_sc_nr = PGSTALL_NO_SYSCALL;
 		if (prev_state) {
+			st->nr_sleeps++;
 			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 			long nr = regs ? SC_SLEEP_NR(regs) : -1;
 			if (nr >= 0) {

@@ -314,23 +314,29 @@ void Session::maybe_next_window(uint64_t now) {
 
 void Session::steer_syscall_tracing(uint64_t now, const std::vector<detect::Snapshot>& snaps) {
   if (tracer_.syscall_mode() != SyscallMode::Auto) return;
+  // Busy and hardly ever sleeping: what a hot loop or a CPU-bound query looks
+  // like. A backend answering its client is busy too, but sleeps for the
+  // client's next message thousands of times a second: it does not count.
   constexpr uint64_t kCheck = 500'000'000ull, kLinger = 10'000'000'000ull;
-  constexpr double kBusy = 0.6;
+  constexpr double kBusy = 0.6, kMaxSleepsPerS = 100;
   bool busy = false;
   size_t live = 0;
   for (const auto& s : snaps) {
     if (s.exited) continue;
     ++live;
-    auto [it, fresh] = busy_ckpt_.try_emplace(s.pid, now, s.cpu_ns);
-    auto& [at, cpu] = it->second;
-    if (fresh || now - at < kCheck) continue;
-    busy |= static_cast<double>(s.cpu_ns >= cpu ? s.cpu_ns - cpu : 0) / static_cast<double>(now - at) >= kBusy;
-    at = now;
-    cpu = s.cpu_ns;
+    auto [it, fresh] = busy_ckpt_.try_emplace(s.pid, BusyCheck{now, s.cpu_ns, s.nr_sleeps});
+    BusyCheck& c = it->second;
+    if (fresh || now - c.at_ns < kCheck) continue;
+    const double span = static_cast<double>(now - c.at_ns);
+    const double share = static_cast<double>(s.cpu_ns >= c.cpu_ns ? s.cpu_ns - c.cpu_ns : 0) / span;
+    const double sleeps = static_cast<double>(s.nr_sleeps - std::min(s.nr_sleeps, c.sleeps)) * 1e9 / span;
+    busy |= share >= kBusy && sleeps < kMaxSleepsPerS;
+    c = {now, s.cpu_ns, s.nr_sleeps};
   }
   if (busy_ckpt_.size() > live) {
     std::set<int> present;
-    for (const auto& s : snaps) present.insert(s.pid);
+    for (const auto& s : snaps)
+      if (!s.exited) present.insert(s.pid);
     for (auto it = busy_ckpt_.begin(); it != busy_ckpt_.end();)
       it = present.count(it->first) ? std::next(it) : busy_ckpt_.erase(it);
   }
@@ -341,7 +347,7 @@ void Session::steer_syscall_tracing(uint64_t now, const std::vector<detect::Snap
     next_window();
     tracing_from_epoch_ = tracer_.epoch();
     tracing_since_ns_ = last_window_ns_;
-    spdlog::debug("syscall tracing on: a postgres process is busy on CPU");
+    spdlog::debug("syscall tracing on: a postgres process is busy on CPU without sleeping");
   } else if (!busy && tracer_.syscall_tracing() && now - last_busy_ns_ >= kLinger) {
     tracer_.set_syscall_tracing(false);
     tracing_total_ns_ += now - tracing_since_ns_;
@@ -412,6 +418,7 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
     s.offcpu_state = task_state_char(st->offcpu_state);
     s.cpu_ns = st->oncpu_total_ns + (st->oncpu_since_ns && now > st->oncpu_since_ns ? now - st->oncpu_since_ns : 0);
     s.nr_syscalls = st->nr_syscalls;
+    s.nr_sleeps = st->nr_sleeps;
     s.last_waker_pid = st->last_waker_pid;
     s.long_sleep_end_ns = p.long_sleep_end_ns;
     s.long_sleep_waker_pid = p.long_sleep_waker_pid;

@@ -69,8 +69,8 @@ class Session {
   // Starts one when the current window is a second old.
   void maybe_next_window(uint64_t now_ns);
   // Auto syscall mode: attaches the syscall tracepoints while some tracked
-  // process is busy on CPU (≥ 60 % over half a second) and detaches them
-  // after 10 s without one. Starts a fresh window on attach. Call every tick.
+  // process is busy on CPU (≥ 60 % over half a second) without sleeping
+  // (< 100 sleeps/s) and detaches them after 10 s without one. Starts a fresh window on attach. Call every tick.
   void steer_syscall_tracing(uint64_t now_ns, const std::vector<detect::Snapshot>& snaps);
   // Seconds the syscall tracepoints have been attached so far.
   double syscall_tracing_s(uint64_t now_ns) const;
@@ -105,7 +105,10 @@ class Session {
   // Syscall tracing: windows from this epoch on were counted whole.
   uint32_t tracing_from_epoch_ = 0;
   uint64_t tracing_since_ns_ = 0, tracing_total_ns_ = 0, last_busy_ns_ = 0;
-  std::map<int, std::pair<uint64_t, uint64_t>> busy_ckpt_;  // pid -> (ns, cpu_ns)
+  struct BusyCheck {
+    uint64_t at_ns = 0, cpu_ns = 0, sleeps = 0;
+  };
+  std::map<int, BusyCheck> busy_ckpt_;
   std::vector<detect::Snapshot> exited_;  // last words of processes gone since the last snapshot
   uint64_t slow_syscalls_ = 0, slow_offcpu_ = 0, bad_records_ = 0;
   int self_ = 0;

@@ -66,6 +66,7 @@ struct Snapshot {
   // Syscalls have been counted without a gap since this time (0: they are not
   // counted now; the syscall tracepoints are detached).
   uint64_t syscalls_counted_since_ns = 0;
+  uint64_t nr_sleeps = 0;        // cumulative: times it went to sleep (preemptions not counted)
   uint32_t last_waker_pid = 0;
   // The last off-CPU period long enough to be a stall ended at this time,
   // woken by this pid: what ended a wait, not whatever poked the thread later.
