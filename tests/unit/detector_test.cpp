@@ -269,14 +269,22 @@ TEST(HotLoop, ProgressIsNotALoop) {
   EXPECT_TRUE(detect::judge_loop_window(eagain, t).looping);
 }
 
+namespace {
+// A backend on CPU 95 % of the time since kT0; syscalls not counted yet.
+Snapshot busy_at(uint64_t t) {
+  Snapshot busy;
+  busy.pid = 31;
+  busy.title = client("SELECT", model::ClientState::Active);
+  busy.on_cpu = true;
+  busy.cpu_ns = (t - kT0) * 95 / 100;
+  return busy;
+}
+}  // namespace
+
 TEST(CpuBound, BusyWithFewSyscallsForTenSeconds) {
   detect::Engine e;
   auto ev = run(e, kT0, kT0 + 12 * kSec, [&](uint64_t t) {
-    Snapshot busy;
-    busy.pid = 31;
-    busy.title = client("UPDATE", model::ClientState::Active);
-    busy.on_cpu = true;
-    busy.cpu_ns = (t - kT0) * 95 / 100;
+    Snapshot busy = busy_at(t);
     busy.nr_syscalls = (t - kT0) / kSec * 3;
     busy.syscalls_counted_since_ns = kT0;
     Snapshot chatty = busy;  // as busy, but talking to its client all the time
@@ -295,14 +303,7 @@ TEST(CpuBound, BusyWithFewSyscallsForTenSeconds) {
 // Busy on CPU, but nobody counted its syscalls: it may as well be a hot loop.
 TEST(CpuBound, NotWithoutSyscallCounts) {
   detect::Engine e;
-  auto ev = run(e, kT0, kT0 + 15 * kSec, [&](uint64_t t) {
-    Snapshot busy;
-    busy.pid = 31;
-    busy.title = client("SELECT", model::ClientState::Active);
-    busy.on_cpu = true;
-    busy.cpu_ns = (t - kT0) * 95 / 100;
-    return std::vector<Snapshot>{busy};
-  });
+  auto ev = run(e, kT0, kT0 + 15 * kSec, [&](uint64_t t) { return std::vector<Snapshot>{busy_at(t)}; });
   EXPECT_TRUE(starts(ev, Kind::CpuBound).empty());
 }
 
@@ -312,11 +313,7 @@ TEST(CpuBound, ClockStartsWhenCountingBegins) {
   detect::Engine e;
   const uint64_t counted_from = kT0 + 3 * kSec + kSec / 2;
   auto ev = run(e, kT0, kT0 + 16 * kSec, [&](uint64_t t) {
-    Snapshot busy;
-    busy.pid = 31;
-    busy.title = client("SELECT", model::ClientState::Active);
-    busy.on_cpu = true;
-    busy.cpu_ns = (t - kT0) * 95 / 100;
+    Snapshot busy = busy_at(t);
     if (t >= counted_from) {
       busy.syscalls_counted_since_ns = counted_from;
       busy.nr_syscalls = (t - counted_from) / kSec * 2;
