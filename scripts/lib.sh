@@ -353,7 +353,7 @@ pgs_new_pgbench_backends() { # NAME N BEFORE
     local name=$1 n=$2 before=${3:-0} list
     local q="SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench'
              AND backend_type = 'client backend' AND pid NOT IN (${before:-0}) ORDER BY pid"
-    pgs_wait_until 15 "$n pgbench backends" \
+    pgs_wait_until 30 "$n pgbench backends" \
         test "$(pgs_sql "$q" 2>/dev/null | grep -c .)" -ge "$n" || return 1
     list="$(pgs_sql "$q" | paste -sd, -)"
     tr ',' '\n' <<<"$list" >>"$PGSTALL_SCENARIO_DIR/$name.backends"
@@ -367,6 +367,12 @@ pgs_pgbench_backends_now() {
 # pg_stat_activity predicate holds for a pid?
 pgs_activity_is() { # PID SQL_CONDITION
     [[ "$(pgs_sql_value "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND ($2)")" == 1 ]]
+}
+
+# Its negation, which also holds once the backend is gone (pgs_activity_is
+# on a gone pid is false whatever the condition). False if the query fails.
+pgs_activity_not() { # PID SQL_CONDITION
+    [[ "$(pgs_sql_value "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND ($2)")" == 0 ]]
 }
 
 # Standard front end of a scenario script: dispatch start/stop/--help.

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -78,6 +79,7 @@ inline std::map<std::string, std::string> cluster_env(bool loop = true) {
 inline std::string psql(const std::string& sql) {
   auto r = run(script("pgcluster.sh") + " psql -At -c \"" + sql + "\"");
   EXPECT_EQ(r.status, 0) << sql << ": " << r.err;
+  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == ' ')) r.out.pop_back();
   return r.out;
 }
 
@@ -107,10 +109,11 @@ class Scenario {
     std::vector<int> out;
     auto it = kv_.find(key);
     if (it == kv_.end()) return out;
-    std::stringstream ss(it->second);
+    std::string list = it->second;
+    std::replace(list.begin(), list.end(), ',', ' ');  // "1,2,3" or "1 2 3"
+    std::stringstream ss(list);
     std::string tok;
-    while (std::getline(ss, tok, ','))
-      if (!tok.empty()) out.push_back(std::stoi(tok));
+    while (ss >> tok) out.push_back(std::stoi(tok));
     return out;
   }
   Clock::time_point ready() const { return ready_; }

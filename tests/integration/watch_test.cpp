@@ -207,7 +207,7 @@ TEST_F(WatchTest, PostmasterRestartMidTraceIsFollowed) {
   EXPECT_TRUE(w.wait_for(is_event("postmaster_exit"), 10s, before)) << w.dump();
   EXPECT_TRUE(w.wait_for(is_event("postmaster_start"), 10s, before)) << w.dump();
   // Backends of the new postmaster are seen again.
-  EXPECT_EQ(psql("SELECT 1"), "1\n");
+  EXPECT_EQ(psql("SELECT 1"), "1");
   EXPECT_EQ(w.stop(), 0);
 }
 
