@@ -30,6 +30,9 @@ enum pgstall_counter {
 	PGSTALL_CNT_RING_DROPS,       /* bpf_ringbuf_reserve failed: record lost */
 	PGSTALL_CNT_STORAGE_FAILS,    /* task storage could not be created: child untracked */
 	PGSTALL_CNT_BLOCK_MAP_FULL,   /* in-flight block request not recorded */
+	PGSTALL_CNT_LOCK_WAITS,       /* USDT lock__wait__start of tracked threads */
+	PGSTALL_CNT_LWLOCK_WAITS,     /* USDT lwlock__wait__start */
+	PGSTALL_CNT_DEADLOCKS,        /* USDT deadlock__found */
 	PGSTALL_CNT__MAX
 };
 
@@ -51,6 +54,21 @@ struct pgstall_window {
 	__u32 block_issued; /* block requests issued by the thread */
 	__u64 oncpu_ns;     /* CPU time accounted in the window (at switch-out) */
 	struct pgstall_mix_slot mix[PGSTALL_MIX_SLOTS];
+};
+
+#define PGSTALL_TRANCHE_LEN 32
+
+/* Postgres' own words for a wait, from its USDT probes (when the binary has
+ * them and they are attached). */
+struct pgstall_pg_wait {
+	__u64 lock_since_ns;    /* heavyweight lock wait started (0: none) */
+	__u32 lock_field[4];    /* LOCKTAG fields 1-4 (field4 is 16 bits in Postgres) */
+	__u32 lock_type;        /* LockTagType, version-specific enum */
+	__s32 lock_mode;        /* LOCKMODE: 1 AccessShareLock .. 8 AccessExclusiveLock */
+	__u64 lwlock_since_ns;  /* LWLock wait started (0: none) */
+	__s32 lwlock_mode;      /* LWLockMode: 0 exclusive, 1 shared, 2 wait-until-free */
+	__u32 _pad;
+	char lwlock_tranche[PGSTALL_TRANCHE_LEN];
 };
 
 /* Per-thread in-flight state, in task storage; userspace reads it by pidfd. */
@@ -84,6 +102,7 @@ struct pgstall_thread_state {
 	__s32 sleep_sc_nr;
 	__u32 sc_gen;          /* syscall-tracing generation of the last sys_enter/exit */
 	__u64 sleep_sc_args[4];
+	struct pgstall_pg_wait pg;
 };
 
 /* Ring records */
@@ -93,6 +112,8 @@ enum pgstall_rec_type {
 	PGSTALL_REC_SYSCALL_SLOW = 3,  /* a syscall that took longer than slow_syscall_ns */
 	PGSTALL_REC_OFFCPU_SLOW = 4,   /* an off-CPU period longer than slow_offcpu_ns */
 	PGSTALL_REC_EXEC = 5,
+	PGSTALL_REC_PG_WAIT_DONE = 6,  /* a lock/LWLock wait longer than slow_offcpu_ns ended */
+	PGSTALL_REC_DEADLOCK = 7,      /* deadlock__found: this backend found a deadlock */
 };
 
 struct pgstall_rec_hdr {
@@ -132,6 +153,13 @@ struct pgstall_rec_offcpu {
 	__u32 waker_pid; /* who woke it (0 if unknown) */
 	__s32 sc_nr;     /* syscall it slept in, -1 if none */
 	__u32 _pad;
+};
+
+struct pgstall_rec_pg_wait {
+	struct pgstall_rec_hdr h;
+	__u32 what;              /* 1 heavyweight lock, 2 LWLock */
+	__u32 waker_pid;         /* the last waker when the wait ended */
+	struct pgstall_pg_wait w;
 };
 
 /* In-flight block request, keyed by the request pointer. */

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +15,7 @@
 #include "model/procfs.h"
 #include "model/relpath.h"
 #include "model/syscalls.h"
+#include "model/wait_event.h"
 
 namespace pgstall::capture {
 namespace {
@@ -78,6 +80,18 @@ void set_title(ProcInfo& p, const std::string& cmdline) {
   // A freshly forked child still shows the postmaster's argv.
   if (p.pid != p.postmaster && p.title.type == model::BackendType::Postmaster)
     p.title.type = model::BackendType::Unknown;
+}
+
+detect::PgWait pg_wait_of(const pgstall_pg_wait& w) {
+  detect::PgWait p;
+  p.lock_since_ns = w.lock_since_ns;
+  std::copy(std::begin(w.lock_field), std::end(w.lock_field), p.lock_field.begin());
+  p.lock_type = w.lock_type;
+  p.lock_mode = w.lock_mode;
+  p.lwlock_since_ns = w.lwlock_since_ns;
+  p.lwlock_tranche.assign(w.lwlock_tranche, strnlen(w.lwlock_tranche, sizeof w.lwlock_tranche));
+  p.lwlock_mode = w.lwlock_mode;
+  return p;
 }
 
 }  // namespace
@@ -165,6 +179,12 @@ void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
   p.postmaster = postmaster;
   p.first_seen_ns = monotonic_ns();
   if (auto cwd = model::proc_cwd(postmaster)) p.data_dir = *cwd;
+  if (auto pm = procs_.find(postmaster); pm != procs_.end()) {
+    p.pg_major = pm->second.pg_major;
+  } else if (!p.data_dir.empty()) {
+    std::ifstream v(p.data_dir + "/PG_VERSION");
+    v >> p.pg_major;
+  }
   if (auto cmd = model::proc_cmdline(pid)) set_title(p, *cmd);
 
   if (from_fork) {
@@ -206,6 +226,16 @@ void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
   p.windows_delivered_epoch = tracer_.epoch();
   if (pid == postmaster) {
     postmasters_.insert(pid);
+    if (opts_.wait_events && p.pg_major && p.pg_major < 14)
+      notices_.push_back(fmt::format("postmaster {}: PostgreSQL {} exports no my_wait_event_info; wait events "
+                                     "are not shown for this cluster",
+                                     pid, p.pg_major));
+    if (tracer_.usdt_enabled()) {
+      std::string uerr;
+      if (!tracer_.attach_usdt(pid, uerr))
+        notices_.push_back(fmt::format("postmaster {}: {}; lock tags and LWLock tranches come from the wait "
+                                       "event only", pid, uerr));
+    }
     pevents_.push_back({"postmaster_start", pid, "postmaster", p.data_dir});
   } else {
     pevents_.push_back({"backend_start", pid, std::string(model::backend_type_name(p.title.type)), p.title.raw});
@@ -228,6 +258,7 @@ void Session::remove_process(int pid, const char* why) {
   if (auto st = tracer_.state(pid)) last.last_waker_pid = st->last_waker_pid;
   exited_.push_back(std::move(last));
   tracer_.untrack(pid);
+  wait_reader_.forget(pid);
   procs_.erase(it);
 }
 
@@ -295,6 +326,25 @@ void Session::poll_ring() {
           it->second.long_sleep_end_ns = h->ts_ns;
           it->second.long_sleep_waker_pid = r->waker_pid;
         }
+        break;
+      }
+      case PGSTALL_REC_PG_WAIT_DONE: ++pg_wait_records_; break;
+      case PGSTALL_REC_DEADLOCK: {
+        if (size < sizeof(pgstall_rec_pg_wait)) break;
+        const auto* r = static_cast<const pgstall_rec_pg_wait*>(data);
+        DeadlockEvent d;
+        d.pid = static_cast<int>(h->pid);
+        d.ts_ns = h->ts_ns;
+        d.wait = pg_wait_of(r->w);
+        auto it = procs_.find(d.pid);
+        if (it != procs_.end()) d.pg_major = it->second.pg_major;
+        // The others in the cycle wait for a heavyweight lock too, right now.
+        for (auto& [opid, op] : procs_) {
+          if (opid == d.pid || (it != procs_.end() && op.postmaster != it->second.postmaster)) continue;
+          auto ost = tracer_.state(opid);
+          if ((ost && ost->pg.lock_since_ns) || op.title.waiting) d.others.push_back(opid);
+        }
+        deadlocks_.push_back(std::move(d));
         break;
       }
       default: ++bad_records_;
@@ -436,6 +486,19 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
       }
       s.sc_fd_path = p.fd_cache;
     }
+    s.pg = pg_wait_of(st->pg);
+    s.pg_major = p.pg_major;
+    if (opts_.wait_events && p.pg_major >= 14 && p.pg_major <= model::kWaitEventMaxMajor) {
+      std::string err;
+      s.wait_event_info = wait_reader_.read(pid, err);
+      if (!s.wait_event_info) {
+        ++wait_read_errors_;
+        if (!wait_read_warned_) {
+          wait_read_warned_ = true;
+          notices_.push_back("cannot read wait events: " + err);
+        }
+      }
+    }
     s.completed_window = window_for(p, *st);
     out.push_back(std::move(s));
   }
@@ -497,6 +560,18 @@ void Session::enrich(detect::Stall& stall) {
     stall.detail["block_in_flight"] = devs;
     if (devs.empty()) stall.summary += "; no block request in flight (the wait is above the disk)";
   }
+}
+
+std::vector<DeadlockEvent> Session::take_deadlocks() {
+  std::vector<DeadlockEvent> out;
+  out.swap(deadlocks_);
+  return out;
+}
+
+std::vector<std::string> Session::take_notices() {
+  std::vector<std::string> out;
+  out.swap(notices_);
+  return out;
 }
 
 std::vector<ProcessEvent> Session::take_process_events() {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "capture/tracer.h"
+#include "capture/waitevent_reader.h"
 #include "detect/detector.h"
 #include "model/title.h"
 
@@ -22,6 +23,7 @@ struct ProcInfo {
   int ppid = 0;
   int postmaster = 0;       // its postmaster (itself for the postmaster)
   std::string data_dir;     // /proc/<postmaster>/cwd
+  int pg_major = 0;         // from the data directory's PG_VERSION
   model::ProcessTitle title;
   std::string raw_cmdline;
   uint64_t first_seen_ns = 0;
@@ -44,9 +46,22 @@ struct ProcessEvent {
   std::string detail;
 };
 
+// deadlock__found: `pid` found a deadlock and is about to abort its
+// transaction; `lock` is the lock it waited for; `others` the other backends
+// of the same cluster in a heavyweight lock wait at that moment (the rest of
+// the cycle is among them).
+struct DeadlockEvent {
+  int pid = 0;
+  uint64_t ts_ns = 0;
+  detect::PgWait wait;
+  int pg_major = 0;
+  std::vector<int> others;
+};
+
 struct SessionOptions {
   std::vector<int> pids;               // --pid: postmasters (or any of their processes)
   std::vector<std::string> data_dirs;  // --data-dir
+  bool wait_events = true;             // read each backend's wait event from its memory
 };
 
 class Session {
@@ -83,9 +98,14 @@ class Session {
 
   const std::map<int, ProcInfo>& procs() const { return procs_; }
   std::vector<ProcessEvent> take_process_events();
+  std::vector<DeadlockEvent> take_deadlocks();
+  // Operator-facing notes from setting up (USDT probes missing, ...), once each.
+  std::vector<std::string> take_notices();
   uint64_t slow_syscalls() const { return slow_syscalls_; }
   uint64_t slow_offcpu() const { return slow_offcpu_; }
   uint64_t bad_records() const { return bad_records_; }
+  uint64_t pg_wait_records() const { return pg_wait_records_; }
+  uint64_t wait_event_read_errors() const { return wait_read_errors_; }
   Tracer& tracer() { return tracer_; }
 
  private:
@@ -110,6 +130,12 @@ class Session {
   };
   std::map<int, BusyCheck> busy_ckpt_;
   std::vector<detect::Snapshot> exited_;  // last words of processes gone since the last snapshot
+  std::vector<DeadlockEvent> deadlocks_;
+  std::vector<std::string> notices_;
+  uint64_t pg_wait_records_ = 0;
+  WaitEventReader wait_reader_;
+  bool wait_read_warned_ = false;
+  uint64_t wait_read_errors_ = 0;
   uint64_t slow_syscalls_ = 0, slow_offcpu_ = 0, bad_records_ = 0;
   int self_ = 0;
 };

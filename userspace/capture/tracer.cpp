@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "capture/elfnotes.h"
 #include "pgstall.skel.h"
 
 namespace pgstall::capture {
@@ -30,6 +33,19 @@ int libbpf_to_spdlog(enum libbpf_print_level level, const char* fmt, va_list arg
     spdlog::trace("libbpf: {}", msg);
   return 0;
 }
+
+struct UsdtSpec {
+  bpf_program* (*prog)(pgstall_bpf*);
+  const char* name;
+};
+// Contention probes only: lock__acquire-style probes fire on every acquire.
+const UsdtSpec kUsdt[] = {
+    {[](pgstall_bpf* s) { return s->progs.pgstall_lock_wait_start; }, "lock__wait__start"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_lock_wait_done; }, "lock__wait__done"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_lwlock_wait_start; }, "lwlock__wait__start"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_lwlock_wait_done; }, "lwlock__wait__done"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_deadlock_found; }, "deadlock__found"},
+};
 
 struct ProbeSpec {
   bpf_program* (*prog)(pgstall_bpf*);
@@ -78,6 +94,7 @@ Tracer::~Tracer() {
   if (ring_) ring_buffer__free(ring_);
   for (auto* link : links_)
     if (link) bpf_link__destroy(link);
+  for (auto* link : usdt_links_) bpf_link__destroy(link);
   for (auto& [pid, fd] : pidfds_) close(fd);
   if (skel_) pgstall_bpf__destroy(skel_);
 }
@@ -130,6 +147,9 @@ std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
     t->probes_.push_back(std::move(p));
   }
   btf__free(vmlinux);
+  t->usdt_on_ = cfg.usdt;
+  if (!cfg.usdt)
+    for (const auto& u : kUsdt) bpf_program__set_autoload(u.prog(t->skel_), false);
 
   if (int rc = pgstall_bpf__load(t->skel_); rc != 0) {
     err.message = fmt::format(
@@ -210,6 +230,52 @@ bool Tracer::set_syscall_tracing(bool on) {
   }
   syscall_tracing_ = on;
   return on;
+}
+
+bool Tracer::attach_usdt(int pid, std::string& err) {
+  if (!usdt_on_) {
+    err = "USDT disabled (--no-usdt)";
+    return false;
+  }
+  const std::string exe = fmt::format("/proc/{}/exe", pid);
+  struct stat sb {};
+  if (stat(exe.c_str(), &sb) != 0) {
+    err = fmt::format("cannot read {}: {}", exe, strerror(errno));
+    return false;
+  }
+  std::pair<uint64_t, uint64_t> id{sb.st_dev, sb.st_ino};
+  for (const auto& b : usdt_binaries_)
+    if (b == id) return true;  // this executable is done: pid -1 covers all its processes
+  char target[PATH_MAX] = {};
+  ssize_t n = readlink(exe.c_str(), target, sizeof target - 1);
+  std::string shown = n > 0 ? std::string(target, n) : exe;
+  auto sites = usdt_sites(exe, "postgresql");
+  int attached = 0;
+  std::string first_error;
+  for (const auto& u : kUsdt) {
+    UsdtProbe p;
+    p.name = u.name;
+    p.binary = shown;
+    if (auto it = sites.find(u.name); it != sites.end()) p.sites = it->second;
+    if (p.sites == 0) {
+      p.error = "not in this binary (built without --enable-dtrace?)";
+    } else if (bpf_link* link = bpf_program__attach_usdt(u.prog(skel_), -1, exe.c_str(), "postgresql", u.name, nullptr)) {
+      usdt_links_.push_back(link);
+      p.attached = true;
+      ++attached;
+    } else {
+      p.error = fmt::format("attach failed: {}", strerror(errno));
+      if (first_error.empty()) first_error = p.error;
+    }
+    usdt_.push_back(std::move(p));
+  }
+  usdt_binaries_.push_back(id);
+  if (attached == 0) {
+    err = first_error.empty() ? fmt::format("{} has no USDT probes", shown)
+                              : fmt::format("no USDT probe attached in {}: {}", shown, first_error);
+    return false;
+  }
+  return true;
 }
 
 uint32_t Tracer::sc_gen() const { return __atomic_load_n(&skel_->bss->sc_gen, __ATOMIC_RELAXED); }

@@ -31,6 +31,16 @@ struct Config {
   uint32_t ring_bytes = 4u << 20;
   bool block = true;                          // block-layer probes
   SyscallMode syscalls = SyscallMode::Always;
+  bool usdt = true;  // PostgreSQL's USDT probes (lock, LWLock, deadlock), where the binary has them
+};
+
+// One USDT probe of one postgres binary.
+struct UsdtProbe {
+  std::string name;    // "lock__wait__start"
+  std::string binary;  // the executable it was attached in
+  int sites = 0;       // places in the binary the probe resolved to (0: absent from this build)
+  bool attached = false;
+  std::string error;
 };
 
 struct Probe {
@@ -79,6 +89,14 @@ class Tracer {
   // sc_gen equals this and tracing is on.
   uint32_t sc_gen() const;
 
+  // Attaches the contention USDT probes in the postgres executable of `pid`
+  // (by /proc/PID/exe, so a binary replaced by a package upgrade is still the
+  // one running), once per executable; pid -1 in the kernel covers every
+  // process of it. Returns false with a message when nothing attached.
+  bool attach_usdt(int pid, std::string& err);
+  const std::vector<UsdtProbe>& usdt_probes() const { return usdt_; }
+  bool usdt_enabled() const { return usdt_on_; }
+
   // Window epochs: bumping starts a new syscall-mix window in every thread.
   uint32_t epoch() const;
   uint32_t bump_epoch();
@@ -104,6 +122,10 @@ class Tracer {
   pgstall_bpf* skel_ = nullptr;
   std::vector<Probe> probes_;
   std::vector<::bpf_link*> links_;  // by probe index, nullptr when detached
+  std::vector<::bpf_link*> usdt_links_;
+  std::vector<UsdtProbe> usdt_;
+  std::vector<std::pair<uint64_t, uint64_t>> usdt_binaries_;  // (dev, inode) attached
+  bool usdt_on_ = false;
   SyscallMode mode_ = SyscallMode::Always;
   bool syscall_tracing_ = false;
   std::unordered_map<int, int> pidfds_;  // pid -> pidfd

@@ -17,6 +17,8 @@ struct WatchOptions {
   double hot_loop_rate = 5000;
   bool no_block = false;
   std::string syscalls = "auto";
+  bool no_usdt = false;
+  bool no_wait_events = false;
 
   void add_to(CLI::App& app);
 };

@@ -90,6 +90,11 @@ void WatchOptions::add_to(CLI::App& app) {
                  "hot-loop and cpu-bound need them), always, or never (no hot-loop, no cpu-bound)")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->default_val("auto");
+  app.add_flag("--no-wait-events", no_wait_events,
+               "Do not read each backend's wait event from its memory (process_vm_readv)");
+  app.add_flag("--no-usdt", no_usdt,
+               "Do not attach PostgreSQL's USDT probes: lock tags and LWLock tranches then come from the "
+               "wait event only, and deadlocks are not reported");
 }
 
 int run_watch(const WatchOptions& o) {
@@ -117,6 +122,7 @@ int run_watch(const WatchOptions& o) {
 
   capture::Config cfg;
   cfg.block = !o.no_block;
+  cfg.usdt = !o.no_usdt;
   cfg.syscalls = o.syscalls == "always"  ? capture::SyscallMode::Always
                  : o.syscalls == "never" ? capture::SyscallMode::Never
                                          : capture::SyscallMode::Auto;
@@ -131,7 +137,7 @@ int run_watch(const WatchOptions& o) {
   }
   tracer->self_test();
 
-  capture::Session session(*tracer, {o.pids, o.data_dirs});
+  capture::Session session(*tracer, {o.pids, o.data_dirs, !o.no_wait_events});
   if (!session.start(err)) {
     std::cerr << "pgstall watch: " << err << "\n";
     return 2;
@@ -169,11 +175,22 @@ int run_watch(const WatchOptions& o) {
                         {"error", p.error}});
     j["probes"] = probes;
     j["syscalls"] = o.syscalls;
+    nlohmann::json usdt = nlohmann::json::array();
+    for (const auto& u : tracer->usdt_probes())
+      usdt.push_back({{"name", u.name}, {"binary", u.binary}, {"sites", u.sites}, {"attached", u.attached},
+                      {"error", u.error}});
+    j["usdt"] = usdt;
+    j["usdt_enabled"] = !o.no_usdt;
+    j["wait_events"] = !o.no_wait_events;
     j["thresholds"] = {{"lock_sleep_s", th.lock_sleep_s}, {"lwlock_wait_s", th.lwlock_wait_s},
                        {"io_wait_s", th.io_wait_s},       {"hot_loop_s", th.hot_loop_s},
                        {"hot_loop_rate", th.hot_loop_rate}, {"cpu_bound_s", th.cpu_bound_s}};
-    std::string line = fmt::format("pgstall: watching {} postgres processes (syscall tracing: {})",
-                                   session.procs().size(), o.syscalls);
+    for (auto& n : session.take_notices()) notices.push_back(n);
+    int usdt_attached = 0;
+    for (const auto& u : tracer->usdt_probes()) usdt_attached += u.attached;
+    std::string line = fmt::format("pgstall: watching {} postgres processes (syscall tracing: {}; USDT: {})",
+                                   session.procs().size(), o.syscalls,
+                                   o.no_usdt ? "off" : fmt::format("{} probes attached", usdt_attached));
     for (const auto& n : notices) line += "\npgstall: warning: " + n;
     emit(j, line);
   }
@@ -189,6 +206,9 @@ int run_watch(const WatchOptions& o) {
   const uint64_t tick_ns = static_cast<uint64_t>(interval_s * 1e9);
   uint64_t last_rescan = start, last_render = 0;
   uint64_t stalls_flagged = 0;
+  bool warned_usdt_silent = false;
+  bool usdt_lock_attached = false;
+  for (const auto& u : tracer->usdt_probes()) usdt_lock_attached |= u.attached && u.name == "lock__wait__start";
   std::array<uint64_t, PGSTALL_CNT__MAX> reported_loss{};
   // What enrich() added to each stall's summary (kernel stack, block layer),
   // kept for the live view, which otherwise shows the detector's latest words.
@@ -218,6 +238,28 @@ int run_watch(const WatchOptions& o) {
       if (tty) notices.push_back(line);
     }
 
+    for (auto& n : session.take_notices()) {
+      emit({{"type", "notice"}, {"message", n}}, "pgstall: " + n);
+      if (tty) notices.push_back(n);
+    }
+    for (const auto& d : session.take_deadlocks()) {
+      detect::Snapshot s;
+      s.pg = d.wait;
+      s.pg_major = d.pg_major;
+      auto lock = model::lock_json(detect::lock_tag_of(s));
+      std::string others;
+      for (int o : d.others) others += fmt::format("{}{}", others.empty() ? "" : ", ", o);
+      std::string line = fmt::format("DEADLOCK pid {} found a deadlock waiting for {}; other lock waiters: {}", d.pid,
+                                     lock["text"].get<std::string>(), others.empty() ? "none seen" : others);
+      emit({{"type", "deadlock"},
+            {"pid", d.pid},
+            {"at", clock.rfc3339(d.ts_ns)},
+            {"lock", lock},
+            {"others", d.others}},
+           line);
+      if (tty) notices.push_back(line);
+    }
+
     now = capture::monotonic_ns();
     auto snaps = session.snapshot(now);
     session.steer_syscall_tracing(now, snaps);
@@ -226,6 +268,17 @@ int run_watch(const WatchOptions& o) {
       if (auto it = session.procs().find(e.stall.pid); it != session.procs().end()) title = it->second.title;
       auto key = std::make_pair(e.stall.pid, e.stall.kind);
       if (e.type == detect::Event::Type::Start) {
+        // A probe that should have fired and did not: say so, once.
+        if (e.stall.kind == detect::Kind::LockSleep && !e.stall.lower_bound && usdt_lock_attached &&
+            !warned_usdt_silent && e.stall.detail.value(nlohmann::json::json_pointer("/lock/source"), std::string()) != "usdt") {
+          warned_usdt_silent = true;
+          std::string n = fmt::format(
+              "USDT lock__wait__start is attached but did not fire for the lock wait of pid {}: lock tags come from "
+              "the wait event only",
+              e.stall.pid);
+          emit({{"type", "notice"}, {"message", n}}, "pgstall: warning: " + n);
+          if (tty) notices.push_back(n);
+        }
         size_t plain = e.stall.summary.size();
         session.enrich(e.stall);
         enriched[key] = e.stall.summary.substr(plain);
@@ -288,6 +341,7 @@ int run_watch(const WatchOptions& o) {
           r.title = it->second.title.raw;
         }
         r.state = s.on_cpu ? 'R' : s.offcpu_state;
+        if (auto we = detect::wait_event_of(s)) r.wait = we->text();
         if (s.in_syscall) {
           r.in = model::syscall_name(s.sc_nr);
           r.for_s = (now - std::min(now, s.sc_start_ns)) / 1e9;
@@ -337,6 +391,8 @@ int run_watch(const WatchOptions& o) {
           {"stalls", stalls_flagged},
           {"in_flight", active},
           {"syscall_tracing_s", std::round(tracing_s * 10) / 10},
+          {"wait_event_read_errors", session.wait_event_read_errors()},
+          {"pg_wait_records", session.pg_wait_records()},
           {"counters", cj}},
          line);
   else

@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "model/locktag.h"
 #include "model/syscalls.h"
+#include "model/wait_event.h"
 
 namespace pgstall::detect {
 namespace {
@@ -26,12 +28,41 @@ bool is_peer_fd(const std::string& path) {
          path.rfind("anon_inode:", 0) == 0;
 }
 
+}  // namespace
+
+std::optional<model::WaitEvent> wait_event_of(const Snapshot& s) {
+  if (!s.wait_event_info || *s.wait_event_info == 0) return std::nullopt;
+  return model::decode_wait_event(*s.wait_event_info, s.pg_major);
+}
+
+model::LockTag lock_tag_of(const Snapshot& s) {
+  model::LockTag t;
+  t.field = s.pg.lock_field;
+  t.type_id = s.pg.lock_type;
+  t.type = std::string(model::lock_tag_type_name(static_cast<uint8_t>(s.pg.lock_type), s.pg_major).value_or(""));
+  t.mode = s.pg.lock_mode;
+  return t;
+}
+
+namespace {
+
+std::string lwlock_mode_text(int mode) {
+  // LWLockMode, src/include/storage/lwlock.h
+  switch (mode) {
+    case 0: return "exclusive";
+    case 1: return "shared";
+    case 2: return "wait until free";
+  }
+  return fmt::format("mode {}", mode);
+}
+
 nlohmann::json base_detail(const Snapshot& s) {
   nlohmann::json d;
   d["title"] = s.title.raw;
   if (!s.title.database.empty()) d["database"] = s.title.database;
   if (!s.title.user.empty()) d["user"] = s.title.user;
   if (!s.title.command.empty()) d["command"] = s.title.command;
+  if (auto we = wait_event_of(s)) d["wait_event"] = we->text();
   return d;
 }
 
@@ -127,12 +158,19 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
 
   // lock-sleep: the title says "waiting". The epoll_wait under it is cut at
   // deadlock_timeout, so the wait is timed from the title, not the syscall.
-  if (s.title.waiting) {
+  const auto we = wait_event_of(s);
+  const bool we_lock = we && we->type == "Lock";
+  if (s.title.waiting || s.pg.lock_since_ns || we_lock) {
     if (!h.waiting_since) {
       h.waiting_since = now;
       h.waiting_lower_bound = s.lower_bound;
       if (s.lower_bound && !s.on_cpu && s.offcpu_since_ns && s.offcpu_since_ns < now)
         h.waiting_since = s.offcpu_since_ns;
+    }
+    // The probe saw the wait begin: that is when it began.
+    if (s.pg.lock_since_ns && s.pg.lock_since_ns < *h.waiting_since) {
+      h.waiting_since = s.pg.lock_since_ns;
+      h.waiting_lower_bound = false;
     }
     if (secs(*h.waiting_since, now) >= t_.lock_sleep_s) {
       Stall st = make(Kind::LockSleep, *h.waiting_since, h.waiting_lower_bound);
@@ -162,7 +200,17 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
                                model::client_state_name(o->title.state), idle);
       }
       st.detail["holder_candidates"] = holders;
-      st.summary = fmt::format("heavyweight lock wait ({}); holder candidates: {}",
+      std::string what;
+      if (s.pg.lock_since_ns) {
+        auto tag = lock_tag_of(s);
+        st.detail["lock"] = model::lock_json(tag);
+        st.detail["lock"]["source"] = "usdt";
+        what = st.detail["lock"]["text"].get<std::string>() + ", ";
+      } else if (we_lock) {
+        st.detail["lock"] = {{"type", we->name}, {"source", "wait_event"}};
+        what = we->name + " lock, ";
+      }
+      st.summary = fmt::format("heavyweight lock wait ({}{}); holder candidates: {}", what,
                                s.title.command.empty() ? "waiting" : s.title.command + " waiting",
                                htext.empty() ? "none idle in transaction" : htext);
       out.push_back(std::move(st));
@@ -174,10 +222,21 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
   // lwlock-wait / io-wait: a syscall or D-state sleep that has not come back.
   auto cls = s.in_syscall ? model::syscall_class(s.sc_nr) : model::SyscallClass::Other;
   const std::string file = s.sc_fd_path;
-  if (s.in_syscall && cls == model::SyscallClass::Futex && !s.on_cpu &&
-      secs(s.sc_start_ns, now) >= t_.lwlock_wait_s) {
-    Stall st = make(Kind::LwlockWait, s.sc_start_ns, s.lower_bound);
-    st.summary = "futex sleep: an LWLock or semaphore wait";
+  const bool we_lwlock = we && we->type == "LWLock";
+  const uint64_t lw_since = s.pg.lwlock_since_ns ? s.pg.lwlock_since_ns : s.sc_start_ns;
+  if (((s.in_syscall && cls == model::SyscallClass::Futex) || s.pg.lwlock_since_ns) && !s.on_cpu &&
+      secs(lw_since, now) >= t_.lwlock_wait_s) {
+    Stall st = make(Kind::LwlockWait, lw_since, s.lower_bound && !s.pg.lwlock_since_ns);
+    if (s.pg.lwlock_since_ns) {
+      st.detail["lwlock"] = {{"tranche", s.pg.lwlock_tranche}, {"mode", lwlock_mode_text(s.pg.lwlock_mode)},
+                             {"source", "usdt"}};
+      st.summary = fmt::format("LWLock {} ({})", s.pg.lwlock_tranche, lwlock_mode_text(s.pg.lwlock_mode));
+    } else if (we_lwlock) {
+      st.detail["lwlock"] = {{"tranche", we->name}, {"source", "wait_event"}};
+      st.summary = fmt::format("LWLock {}", we->name);
+    } else {
+      st.summary = "futex sleep: an LWLock or semaphore wait";
+    }
     out.push_back(std::move(st));
   } else if (s.in_syscall && cls == model::SyscallClass::FileIo && !is_peer_fd(file) &&
              secs(s.sc_start_ns, now) >= t_.io_wait_s) {

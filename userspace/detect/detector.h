@@ -11,7 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/locktag.h"
 #include "model/title.h"
+#include "model/wait_event.h"
 
 namespace pgstall::detect {
 
@@ -49,6 +51,17 @@ struct Window {
   std::vector<MixEntry> mix;
 };
 
+// Postgres' own account of a wait in progress, from its USDT probes.
+struct PgWait {
+  uint64_t lock_since_ns = 0;  // heavyweight lock wait (0: none)
+  std::array<uint32_t, 4> lock_field{};
+  uint32_t lock_type = 0;      // LockTagType (version-specific)
+  int lock_mode = 0;           // LOCKMODE
+  uint64_t lwlock_since_ns = 0;
+  std::string lwlock_tranche;
+  int lwlock_mode = 0;
+};
+
 // What one process is doing now, as the capture layer saw it.
 struct Snapshot {
   int pid = 0;
@@ -75,6 +88,11 @@ struct Snapshot {
   // The state was seeded from /proc when pgstall started: the stall began no
   // later than the *_since values, so durations are lower bounds.
   bool lower_bound = false;
+  PgWait pg;                     // from USDT, when attached
+  // The wait event the backend published (wait_event_info), read from its
+  // memory; nullopt when it could not be read.
+  std::optional<uint32_t> wait_event_info;
+  int pg_major = 0;              // PostgreSQL major version (0: unknown)
   // The process has exited: its last state, delivered once so its stalls end
   // with what woke it (a waiter often finishes and exits within one tick).
   bool exited = false;
@@ -144,5 +162,7 @@ struct LoopVerdict {
 LoopVerdict judge_loop_window(const Window& w, const Thresholds& t);
 std::string describe_mix(const Window& w);  // "lseek 50% (ret 8192), read 50% (ret 0)"
 std::string thousands(double v);            // 18400 -> "18,400"
+std::optional<model::WaitEvent> wait_event_of(const Snapshot& s);
+model::LockTag lock_tag_of(const Snapshot& s);
 
 }  // namespace pgstall::detect

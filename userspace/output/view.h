@@ -10,6 +10,7 @@ struct ViewRow {
   std::string type;     // backend type
   char state = '?';     // R S D
   std::string in;       // "epoll_wait", "futex", "on CPU"
+  std::string wait;     // Postgres' wait event, "Lock:transactionid" ("" none or unknown)
   double for_s = 0;     // how long in it
   double sys_rate = 0;  // syscalls per second over the last second; < 0: not counted
   double cpu_pct = 0;

@@ -1,0 +1,96 @@
+/* PostgreSQL's own USDT probes, contention only: a heavyweight lock wait
+ * (lock tag + mode), an LWLock wait (tranche + mode) and a deadlock found.
+ * Per-acquire probes fire millions of times a second and are never attached.
+ * Attached per postgres binary with pid -1, so backends forked later are
+ * covered; untracked processes cost one task storage lookup. */
+#include "common.bpf.h"
+#include <bpf/usdt.bpf.h>
+
+SEC("usdt")
+int BPF_USDT(pgstall_lock_wait_start, unsigned int f1, unsigned int f2, unsigned int f3, unsigned int f4,
+	     unsigned int type, int mode)
+{
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
+	if (!st)
+		return 0;
+	st->pg.lock_since_ns = bpf_ktime_get_ns();
+	st->pg.lock_field[0] = f1;
+	st->pg.lock_field[1] = f2;
+	st->pg.lock_field[2] = f3;
+	st->pg.lock_field[3] = f4;
+	st->pg.lock_type = type;
+	st->pg.lock_mode = mode;
+	count(PGSTALL_CNT_LOCK_WAITS);
+	return 0;
+}
+
+/* A wait that lasted long enough to matter goes to the ring, with its tag:
+ * the history of what was waited for, after the fact. */
+static __always_inline void wait_done(struct pgstall_thread_state *st, __u32 what, __u64 since)
+{
+	__u64 now = bpf_ktime_get_ns();
+	if (!since || now - since < slow_offcpu_ns)
+		return;
+	struct pgstall_rec_pg_wait *r = reserve(sizeof(*r));
+	if (!r)
+		return;
+	fill_hdr(&r->h, PGSTALL_REC_PG_WAIT_DONE, now);
+	r->what = what;
+	r->waker_pid = st->last_waker_pid;
+	__builtin_memcpy(&r->w, &st->pg, sizeof(r->w));
+	submit(r);
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_lock_wait_done)
+{
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
+	if (!st)
+		return 0;
+	wait_done(st, 1, st->pg.lock_since_ns);
+	st->pg.lock_since_ns = 0;
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_lwlock_wait_start, const char *tranche, int mode)
+{
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
+	if (!st)
+		return 0;
+	st->pg.lwlock_since_ns = bpf_ktime_get_ns();
+	st->pg.lwlock_mode = mode;
+	if (bpf_probe_read_user_str(st->pg.lwlock_tranche, sizeof(st->pg.lwlock_tranche), tranche) < 0)
+		st->pg.lwlock_tranche[0] = 0;
+	count(PGSTALL_CNT_LWLOCK_WAITS);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_lwlock_wait_done)
+{
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
+	if (!st)
+		return 0;
+	wait_done(st, 2, st->pg.lwlock_since_ns);
+	st->pg.lwlock_since_ns = 0;
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_deadlock_found)
+{
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
+	if (!st)
+		return 0;
+	count(PGSTALL_CNT_DEADLOCKS);
+	struct pgstall_rec_pg_wait *r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, PGSTALL_REC_DEADLOCK, bpf_ktime_get_ns());
+	r->what = 1;
+	r->waker_pid = 0;
+	__builtin_memcpy(&r->w, &st->pg, sizeof(r->w));
+	submit(r);
+	return 0;
+}
