@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "capture/tracer.h"
-#include "capture/waitevent_reader.h"
+#include "capture/pgmem.h"
 #include "detect/detector.h"
 #include "model/title.h"
 

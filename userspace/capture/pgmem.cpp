@@ -1,0 +1,568 @@
+#include "capture/pgmem.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+#include "model/procfs.h"
+
+namespace pgstall::capture {
+namespace {
+
+constexpr std::string_view kDeleted = " (deleted)";
+constexpr size_t kMaxMapsBytes = 64u << 20;
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class ElfHandle {
+ public:
+  explicit ElfHandle(Elf* e) : e_(e) {}
+  ~ElfHandle() {
+    if (e_) elf_end(e_);
+  }
+  ElfHandle(const ElfHandle&) = delete;
+  ElfHandle& operator=(const ElfHandle&) = delete;
+  Elf* get() const { return e_; }
+
+ private:
+  Elf* e_;
+};
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  (void)ec;
+  return "0x" + std::string(buf, p);
+}
+
+std::string who(int pid) { return "pid " + std::to_string(pid); }
+
+std::string who(int pid, const std::string& path) { return who(pid) + " (" + path + ")"; }
+
+std::string libelf_error() {
+  const char* m = elf_errmsg(-1);
+  return std::string("libelf: ") + (m ? m : "unknown error");
+}
+
+bool libelf_ready() {
+  // elf_version must be called once before any other libelf call.
+  static const bool ok = elf_version(EV_CURRENT) != EV_NONE;
+  return ok;
+}
+
+std::string hex_bytes(const unsigned char* p, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    s += kDigits[p[i] >> 4];
+    s += kDigits[p[i] & 15];
+  }
+  return s;
+}
+
+std::string build_id_of(Elf* e, const GElf_Phdr& note) {
+  // Notes in an 8-aligned segment use 8-byte padding (ELF_T_NHDR8).
+  Elf_Data* d = elf_getdata_rawchunk(e, static_cast<int64_t>(note.p_offset), note.p_filesz,
+                                     note.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
+  if (!d) return {};
+  size_t off = 0, name_off = 0, desc_off = 0;
+  GElf_Nhdr nh;
+  while (off < d->d_size) {
+    const size_t next = gelf_getnote(d, off, &nh, &name_off, &desc_off);
+    if (next == 0) break;
+    const auto* base = static_cast<const unsigned char*>(d->d_buf);
+    if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::memcmp(base + name_off, "GNU", 4) == 0)
+      return hex_bytes(base + desc_off, nh.n_descsz);
+    off = next;
+  }
+  return {};
+}
+
+template <typename T>
+bool parse_hex(std::string_view s, T& out) {
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+std::string_view strip_deleted(std::string_view path) {
+  if (path.ends_with(kDeleted)) path.remove_suffix(kDeleted.size());
+  return path;
+}
+
+// Leading integer of PG_VERSION ("15\n"; "9.6" → 9).
+int pg_version_file_major(int pid) {
+  const auto text = model::read_proc_file(pid, "cwd/PG_VERSION");
+  if (!text) return 0;
+  int v = 0;
+  const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  (void)p;
+  return ec == std::errc{} && v > 0 ? v : 0;
+}
+
+std::string exited(int pid) { return who(pid) + ": no such process (it has exited)"; }
+
+std::string errno_message(int pid, int e, const std::string& what) {
+  switch (e) {
+    case ESRCH:
+      return exited(pid);
+    case EPERM:
+    case EACCES:
+      // The kernel's ptrace access check: CAP_SYS_PTRACE in the target's user
+      // namespace, or same uid and no capabilities beyond ours.
+      return who(pid) + ": not permitted to " + what +
+             " (run as root; a process of a parent user namespace stays out of reach, and "
+             "kernel.yama.ptrace_scope=3 forbids it for everyone)";
+    default:
+      return who(pid) + ": cannot " + what + ": " + std::strerror(e);
+  }
+}
+
+struct ExeLink {
+  std::string path;
+  int error = 0;
+};
+
+ExeLink read_exe_link(int pid) {
+  const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  std::string buf(256, '\0');
+  for (;;) {
+    const ssize_t n = ::readlink(link.c_str(), buf.data(), buf.size());
+    if (n < 0) return {{}, errno};
+    if (static_cast<size_t>(n) < buf.size()) {
+      buf.resize(static_cast<size_t>(n));
+      return {std::move(buf), 0};
+    }
+    if (buf.size() >= 64 * 1024) return {{}, ENAMETOOLONG};
+    buf.resize(buf.size() * 4);
+  }
+}
+
+// Streams /proc/PID/maps until `match` accepts a line: the executable's
+// mappings come first (lowest addresses), so this usually reads one chunk.
+template <typename Match>
+std::optional<MapsLine> find_mapping(int pid, Match match, int& error) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/maps";
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    error = errno;
+    return std::nullopt;
+  }
+  std::string buf;
+  size_t done = 0, total = 0;
+  char chunk[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = errno;
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    total += static_cast<size_t>(n);
+    if (total > kMaxMapsBytes) break;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = buf.find('\n', done)) != std::string::npos) {
+      const auto line = parse_maps_line(std::string_view(buf).substr(done, nl - done));
+      done = nl + 1;
+      if (line && match(*line)) return line;
+    }
+    buf.erase(0, done);
+    done = 0;
+  }
+  error = 0;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> unsupported_reason(const PgExecutable& exe, int pg_major) {
+  if (exe.wait_event_ptr) return std::nullopt;
+  if (!exe.is_postgres && !exe.has_symbols)
+    return "its executable has no symbol table: not a PostgreSQL server, or a postgres binary stripped even of "
+           ".dynsym";
+  if (!exe.is_postgres) return "not a PostgreSQL server process (its executable defines no PostgresMain)";
+  // PG 13 keeps the event only in MyProc->wait_event_info, at an offset
+  // that depends on the build; without debug info it would be a guess.
+  if (pg_major > 0 && pg_major < 14)
+    return "unsupported: PostgreSQL " + std::to_string(pg_major) +
+           " has no my_wait_event_info (its wait event sits in MyProc->wait_event_info at a build-dependent offset, "
+           "which pgstall does not guess); PostgreSQL 14 or later is needed";
+  return "postgres binary has no my_wait_event_info symbol (stripped? PostgreSQL 14+ exports it)";
+}
+
+int pg_major_from_path(std::string_view path) {
+  path = strip_deleted(path);
+  for (std::string_view marker : {std::string_view("/postgresql/"), std::string_view("/pgsql-")}) {
+    for (size_t at = path.find(marker); at != std::string_view::npos; at = path.find(marker, at + 1)) {
+      const std::string_view rest = path.substr(at + marker.size());
+      int v = 0;
+      const auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), v);
+      if (ec == std::errc{} && p != rest.data() && p < rest.data() + rest.size() && *p == '/' && v > 0) return v;
+    }
+  }
+  return 0;
+}
+
+std::optional<MapsLine> parse_maps_line(std::string_view line) {
+  // start-end perms offset major:minor inode [spaces path]
+  auto next_field = [&line]() {
+    const size_t sp = line.find(' ');
+    std::string_view f = line.substr(0, sp);
+    line = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+    return f;
+  };
+  MapsLine m;
+  const std::string_view range = next_field();
+  const size_t dash = range.find('-');
+  if (dash == std::string_view::npos || !parse_hex(range.substr(0, dash), m.start) ||
+      !parse_hex(range.substr(dash + 1), m.end))
+    return std::nullopt;
+  if (next_field().size() != 4) return std::nullopt;  // perms
+  if (!parse_hex(next_field(), m.offset)) return std::nullopt;
+  const std::string_view dev = next_field();
+  const size_t colon = dev.find(':');
+  if (colon == std::string_view::npos || !parse_hex(dev.substr(0, colon), m.dev_major) ||
+      !parse_hex(dev.substr(colon + 1), m.dev_minor))
+    return std::nullopt;
+  const std::string_view inode = next_field();
+  const auto [p, ec] = std::from_chars(inode.data(), inode.data() + inode.size(), m.inode);
+  if (ec != std::errc{} || p != inode.data() + inode.size()) return std::nullopt;
+  const size_t path_at = line.find_first_not_of(' ');
+  m.path = path_at == std::string_view::npos ? std::string_view() : line.substr(path_at);
+  return m;
+}
+
+std::optional<PgExecutable> inspect_executable(int fd, std::string& err) {
+  if (!libelf_ready()) {
+    err = libelf_error();
+    return std::nullopt;
+  }
+  ElfHandle elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
+  Elf* e = elf.get();
+  if (!e) {
+    err = libelf_error();
+    return std::nullopt;
+  }
+  if (elf_kind(e) != ELF_K_ELF) {
+    err = "not an ELF file";
+    return std::nullopt;
+  }
+  GElf_Ehdr eh;
+  if (!gelf_getehdr(e, &eh)) {
+    err = libelf_error();
+    return std::nullopt;
+  }
+  PgExecutable x;
+  switch (eh.e_ident[EI_CLASS]) {
+    case ELFCLASS32: x.ptr_size = 4; break;
+    case ELFCLASS64: x.ptr_size = 8; break;
+    default: err = "unknown ELF class"; return std::nullopt;
+  }
+  const unsigned char host_data = std::endian::native == std::endian::little ? ELFDATA2LSB : ELFDATA2MSB;
+  if (eh.e_ident[EI_DATA] != host_data) {
+    err = "ELF byte order differs from this host's";
+    return std::nullopt;
+  }
+  if (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) {
+    err = "not an executable (ELF type " + std::to_string(eh.e_type) + ")";
+    return std::nullopt;
+  }
+
+  size_t nphdr = 0;
+  if (elf_getphdrnum(e, &nphdr) != 0) {
+    err = libelf_error();
+    return std::nullopt;
+  }
+  std::optional<GElf_Phdr> first_load;
+  std::vector<GElf_Phdr> loads;
+  for (size_t i = 0; i < nphdr; ++i) {
+    GElf_Phdr ph;
+    if (!gelf_getphdr(e, static_cast<int>(i), &ph)) continue;
+    if (ph.p_type == PT_LOAD) {
+      loads.push_back(ph);
+      if (!first_load || ph.p_vaddr < first_load->p_vaddr) first_load = ph;
+    } else if (ph.p_type == PT_NOTE && x.build_id.empty()) {
+      x.build_id = build_id_of(e, ph);
+    }
+  }
+  if (!first_load) {
+    err = "no PT_LOAD segment";
+    return std::nullopt;
+  }
+  // The kernel maps each PT_LOAD from the page holding p_offset to the page
+  // holding bias + p_vaddr (p_vaddr ≡ p_offset mod page), so the mapping whose
+  // file offset is the first segment's page start sits at bias + page start of
+  // its p_vaddr. For a PIE linked at 0 that is the offset-0 mapping, bias = its start.
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  x.load_vaddr = first_load->p_vaddr & ~(page - 1);
+  x.load_offset = first_load->p_offset & ~(page - 1);
+
+  // .dynsym first: Debian strips to it. .symtab too, for unstripped builds.
+  for (const Elf64_Word want : {SHT_DYNSYM, SHT_SYMTAB}) {
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(e, scn)) != nullptr) {
+      GElf_Shdr sh;
+      if (!gelf_getshdr(scn, &sh) || sh.sh_type != want || sh.sh_entsize == 0) continue;
+      x.has_symbols = true;
+      Elf_Data* d = elf_getdata(scn, nullptr);
+      if (!d) continue;
+      const size_t count = sh.sh_size / sh.sh_entsize;
+      for (size_t i = 0; i < count; ++i) {
+        GElf_Sym s;
+        if (!gelf_getsym(d, static_cast<int>(i), &s) || s.st_shndx == SHN_UNDEF) continue;
+        const char* name = elf_strptr(e, sh.sh_link, s.st_name);
+        if (!name) continue;
+        if (!x.wait_event_ptr && GELF_ST_TYPE(s.st_info) == STT_OBJECT && std::strcmp(name, "my_wait_event_info") == 0)
+          x.wait_event_ptr = s.st_value;
+        else if (!x.is_postgres && GELF_ST_TYPE(s.st_info) == STT_FUNC && std::strcmp(name, "PostgresMain") == 0)
+          x.is_postgres = true;
+      }
+    }
+    if (x.wait_event_ptr && x.is_postgres) break;
+  }
+
+  if (x.wait_event_ptr) {
+    bool inside = false;
+    for (const auto& ph : loads)
+      inside = inside || (*x.wait_event_ptr >= ph.p_vaddr && *x.wait_event_ptr + x.ptr_size <= ph.p_vaddr + ph.p_memsz);
+    if (!inside) {
+      err = "my_wait_event_info at " + hex(*x.wait_event_ptr) + " lies outside every PT_LOAD segment";
+      return std::nullopt;
+    }
+  }
+  return x;
+}
+
+WaitEventReader::WaitEventReader() = default;
+WaitEventReader::~WaitEventReader() = default;
+
+WaitEventReader::PidFd::~PidFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+WaitEventReader::PidFd& WaitEventReader::PidFd::operator=(PidFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+bool WaitEventReader::still_same(int pid, const Target& t) {
+  if (t.pidfd.get() >= 0) {
+    // A pidfd turns readable once its process has exited.
+    pollfd p{t.pidfd.get(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
+  }
+  const auto st = model::read_proc_stat(pid);
+  return st && st->starttime_ticks == t.starttime && st->state != 'Z' && st->state != 'X';
+}
+
+std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::string& err) {
+  Target t;
+  // Everything below is about the process this pidfd names, if still_same()
+  // holds at the end. Without a pidfd (old kernel, out of fds) the start time
+  // stands in for it.
+  t.pidfd = PidFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (t.pidfd.get() < 0 && errno == ESRCH) {
+    err = exited(pid);
+    return std::nullopt;
+  }
+  const auto st = model::read_proc_stat(pid);
+  if (!st) {
+    err = exited(pid);
+    return std::nullopt;
+  }
+  if (st->state == 'Z' || st->state == 'X') {
+    err = who(pid) + ": has exited (a zombie not yet reaped by its parent)";
+    return std::nullopt;
+  }
+  t.starttime = st->starttime_ticks;
+
+  const ExeLink link = read_exe_link(pid);
+  if (link.error == ENOENT) {
+    // Kernel threads have no exe; a process that just exited neither.
+    err = who(pid) + ": has no executable (a kernel thread, or it has exited)";
+    return std::nullopt;
+  }
+  if (link.error) {
+    err = errno_message(pid, link.error, "read /proc/" + std::to_string(pid) + "/exe");
+    return std::nullopt;
+  }
+
+  // /proc/PID/exe is the file the process runs, even when its path was
+  // deleted or replaced (package upgrade) and across mount namespaces:
+  // opening it reads the right binary where /proc/PID/root + path would
+  // find the new one.
+  const std::string exe_link = "/proc/" + std::to_string(pid) + "/exe";
+  struct stat sb;
+  if (::stat(exe_link.c_str(), &sb) != 0) {
+    err = errno_message(pid, errno, "stat " + exe_link);
+    return std::nullopt;
+  }
+  const ExeKey key{sb.st_dev, sb.st_ino, sb.st_size,
+                   static_cast<int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 + sb.st_mtim.tv_nsec};
+  auto it = exes_.find(key);
+  if (it == exes_.end()) {
+    Fd fd(::open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+      err = errno_message(pid, errno, "open " + exe_link);
+      return std::nullopt;
+    }
+    std::string why;
+    auto x = inspect_executable(fd.get(), why);
+    if (!x) {
+      err = who(pid, link.path) + ": cannot read its executable: " + why;
+      return std::nullopt;
+    }
+    x->path = link.path;
+    x->pg_major = pg_major_from_path(link.path);
+    it = exes_.emplace(key, std::make_shared<const PgExecutable>(std::move(*x))).first;
+  }
+  const auto& exe = it->second;
+
+  t.exe = exe;
+  t.pg_major = exe->pg_major ? exe->pg_major : pg_version_file_major(pid);
+  if (auto why = unsupported_reason(*exe, t.pg_major)) {
+    err = who(pid, link.path) + ": " + *why;
+    return std::nullopt;
+  }
+
+  // The executable's own mapping: by device and inode, or by name (they can
+  // differ on overlayfs, where maps may show the underlying file).
+  const auto match = [&](const MapsLine& m) {
+    if (m.offset != exe->load_offset) return false;
+    const bool same_file =
+        m.inode == sb.st_ino && m.dev_major == major(sb.st_dev) && m.dev_minor == minor(sb.st_dev);
+    return same_file || m.path == link.path;
+  };
+  int maps_error = 0;
+  const auto mapping = find_mapping(pid, match, maps_error);
+  if (!mapping) {
+    err = maps_error ? errno_message(pid, maps_error, "read /proc/" + std::to_string(pid) + "/maps")
+                     : who(pid, link.path) + ": its executable is not mapped at file offset " +
+                           hex(exe->load_offset) + " in /proc/" + std::to_string(pid) + "/maps";
+    return std::nullopt;
+  }
+  const uint64_t bias = mapping->start - exe->load_vaddr;
+  t.ptr_addr = bias + *exe->wait_event_ptr;
+  return t;
+}
+
+std::optional<uint32_t> WaitEventReader::read_value(int pid, const Target& t, std::string& err) {
+  unsigned char ptr_bytes[8] = {};
+  iovec local{ptr_bytes, t.exe->ptr_size};
+  iovec remote{reinterpret_cast<void*>(t.ptr_addr), t.exe->ptr_size};
+  ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  if (n < 0) {
+    err = errno == EFAULT ? who(pid) + ": my_wait_event_info's address " + hex(t.ptr_addr) + " is not mapped"
+                          : errno_message(pid, errno, "read its memory");
+    return std::nullopt;
+  }
+  if (static_cast<size_t>(n) != t.exe->ptr_size) {
+    err = who(pid) + ": short read of my_wait_event_info at " + hex(t.ptr_addr);
+    return std::nullopt;
+  }
+  uint64_t target = 0;
+  if (t.exe->ptr_size == 8) {
+    std::memcpy(&target, ptr_bytes, 8);
+  } else {
+    uint32_t p32;
+    std::memcpy(&p32, ptr_bytes, 4);
+    target = p32;
+  }
+  if (target == 0 || target % alignof(uint32_t) != 0) {
+    err = who(pid) + ": my_wait_event_info holds " + hex(target) + ", not a pointer to a uint32";
+    return std::nullopt;
+  }
+
+  uint32_t info = 0;
+  local = {&info, sizeof info};
+  remote = {reinterpret_cast<void*>(target), sizeof info};
+  n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  if (n < 0) {
+    err = errno == EFAULT ? who(pid) + ": my_wait_event_info points at " + hex(target) + ", which is not mapped"
+                          : errno_message(pid, errno, "read its memory");
+    return std::nullopt;
+  }
+  if (n != sizeof info) {
+    err = who(pid) + ": short read of wait_event_info at " + hex(target);
+    return std::nullopt;
+  }
+  return info;
+}
+
+std::optional<uint32_t> WaitEventReader::read(int pid, std::string& err) {
+  if (pid <= 0) {
+    err = who(pid) + ": not a process id";
+    return std::nullopt;
+  }
+  if (auto it = pids_.find(pid); it != pids_.end()) {
+    auto v = read_value(pid, it->second, err);
+    // Trust the value only if the process resolved was still there after the
+    // read; otherwise the pid may be recycled: resolve it afresh.
+    if (still_same(pid, it->second)) {
+      if (!v) pids_.erase(it);  // re-resolve next time
+      return v;
+    }
+    pids_.erase(it);
+  }
+
+  auto t = resolve(pid, err);
+  if (!t) return std::nullopt;
+  auto v = read_value(pid, *t, err);
+  if (!v) return std::nullopt;
+  if (!still_same(pid, *t)) {
+    err = who(pid) + ": exited while being read";
+    return std::nullopt;
+  }
+  pids_.insert_or_assign(pid, std::move(*t));
+  return v;
+}
+
+int WaitEventReader::pg_major(int pid) const {
+  const auto it = pids_.find(pid);
+  return it == pids_.end() ? 0 : it->second.pg_major;
+}
+
+std::shared_ptr<const PgExecutable> WaitEventReader::executable(int pid) const {
+  const auto it = pids_.find(pid);
+  return it == pids_.end() ? nullptr : it->second.exe;
+}
+
+std::optional<uint64_t> WaitEventReader::pointer_address(int pid) const {
+  const auto it = pids_.find(pid);
+  if (it == pids_.end()) return std::nullopt;
+  return it->second.ptr_addr;
+}
+
+void WaitEventReader::forget(int pid) { pids_.erase(pid); }
+
+}  // namespace pgstall::capture
