@@ -194,3 +194,56 @@ TEST_P(SemanticsTest, HealthyServerStillFlagsNothing) {
   EXPECT_EQ(summary[0]["counters"]["ring_drops"], 0);
   EXPECT_EQ(summary[0]["wait_event_read_errors"], 0) << summary[0].dump();
 }
+
+// --dsn: when the server answers, who blocks whom comes from
+// pg_blocking_pids, with the relation and the chain. Three sessions: H holds
+// the table, W1 waits for it, W2 waits behind W1.
+TEST(SqlEnrichment, BlockedByAndChainFromTheServer) {
+  ASSERT_EQ(geteuid(), 0u) << "integration tests need root";
+  auto env = cluster_env(true);
+  ASSERT_FALSE(env["PGSTALL_PGDATA"].empty());
+  const std::string dsn = "host=" + env["PGSTALL_PGHOST"] + " port=" + env["PGSTALL_PGPORT"] +
+                          " user=postgres dbname=pgstall";
+  Watch w({"--data-dir", env["PGSTALL_PGDATA"], "--lock-sleep", "2s", "--dsn", dsn});
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("locktable", "PGSTALL_LOCKTABLE_WAITERS=2");
+  ASSERT_TRUE(s.ok());
+  const int holder = s.pid("HOLDER_PID");
+  auto waiters = s.pids("WAITER_PIDS");
+  ASSERT_EQ(waiters.size(), 2u);
+  for (int p : waiters) {
+    auto b = w.wait_for(
+        [&](const Json& j) { return j.value("type", "") == "blocked_by" && j.value("pid", 0) == p; }, 10s);
+    ASSERT_TRUE(b) << "no blocked_by for waiter " << p << "\n" << w.dump();
+    const auto& j = b->json;
+    EXPECT_EQ(j["source"], "sql");
+    EXPECT_EQ(j.value("relation", ""), "pgstall_locktable") << j.dump();
+    // Each waiter's chain ends at the holder, however the waiters queue.
+    ASSERT_FALSE(j["chain"].empty());
+    EXPECT_EQ(j["chain"].front(), p) << j.dump();
+    EXPECT_EQ(j["chain"].back(), holder) << j.dump();
+    std::set<int> by;
+    for (const auto& x : j["blocked_by"]) by.insert(x.get<int>());
+    EXPECT_TRUE(by.count(holder)) << j.dump();
+  }
+  s.stop();
+  EXPECT_EQ(w.stop(), 0);
+  for (const auto& n : w.of_type("notice")) ADD_FAILURE() << "unexpected notice: " << n.dump();
+}
+
+// A --dsn that cannot connect costs a notice, never the live view.
+TEST(SqlEnrichment, UnreachableServerIsANoticeNotAFailure) {
+  auto env = cluster_env(true);
+  Watch w({"--data-dir", env["PGSTALL_PGDATA"], "--lock-sleep", "1s", "--dsn",
+           "host=/nonexistent port=1 user=postgres dbname=pgstall"});
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("rowlock");
+  ASSERT_TRUE(s.ok());
+  auto hit = w.wait_for(is_stall("lock-sleep", s.pid("WAITER_PID")), 6s);
+  EXPECT_TRUE(hit) << w.dump();
+  auto n = w.wait_for([](const Json& j) { return j.value("type", "") == "notice"; }, 5s);
+  ASSERT_TRUE(n) << "no notice for the unreachable --dsn\n" << w.dump();
+  EXPECT_NE(n->json.value("message", "").find("cannot connect"), std::string::npos) << n->json.dump();
+  s.stop();
+  EXPECT_EQ(w.stop(), 0);
+}

@@ -19,6 +19,7 @@ struct WatchOptions {
   std::string syscalls = "auto";
   bool no_usdt = false;
   bool no_wait_events = false;
+  std::string dsn;
 
   void add_to(CLI::App& app);
 };

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   pgstall::cli::WatchOptions watch;
   auto* w = app.add_subcommand("watch",
                                "Show every postgres process and flag stalls while they are in flight.\n\n"
-                               "Stall kinds: lock-sleep, lwlock-wait, io-wait, hot-loop, cpu-bound.\n"
+                               "Stall kinds: lock-sleep, lwlock-wait, io-wait, hot-loop, cpu-bound; with the lock\n"
+                               "(USDT or wait event), the LWLock tranche and each backend's wait event.\n"
                                "On a terminal: a refreshing view, stalls on top. Otherwise (or --plain): one\n"
                                "line per stall start/end. --json: one object per line.\n\n"
                                "Examples:\n"
@@ -30,7 +31,9 @@ int main(int argc, char** argv) {
                                "  sudo pgstall watch --pid 4100 --plain\n"
                                "  sudo pgstall watch --json --duration 60s --lock-sleep 2s\n"
                                "  sudo pgstall watch --io-wait 500ms --cpu-bound 30s\n"
-                               "  sudo pgstall watch --syscalls always   # trace every syscall from the start");
+                               "  sudo pgstall watch --syscalls always   # trace every syscall from the start\n"
+                               "  sudo pgstall watch --no-usdt           # without PostgreSQL's USDT probes\n"
+                               "  sudo pgstall watch --dsn 'host=/tmp port=5432 user=postgres'  # + pg_blocking_pids()");
   watch.add_to(*w);
 
   CLI11_PARSE(app, argc, argv);

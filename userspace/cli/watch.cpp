@@ -15,9 +15,11 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "capture/session.h"
+#include "capture/sqlenrich.h"
 #include "capture/tracer.h"
 #include "model/duration.h"
 #include "model/syscalls.h"
@@ -90,6 +92,9 @@ void WatchOptions::add_to(CLI::App& app) {
                  "hot-loop and cpu-bound need them), always, or never (no hot-loop, no cpu-bound)")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->default_val("auto");
+  app.add_option("--dsn", dsn,
+                 "Optional: when the server still answers, ask it (libpq, 1 s caps, one worker thread) who "
+                 "blocks each lock waiter: pg_blocking_pids() and the relation. Never required; off by default");
   app.add_flag("--no-wait-events", no_wait_events,
                "Do not read each backend's wait event from its memory (process_vm_readv)");
   app.add_flag("--no-usdt", no_usdt,
@@ -206,6 +211,10 @@ int run_watch(const WatchOptions& o) {
   const uint64_t tick_ns = static_cast<uint64_t>(interval_s * 1e9);
   uint64_t last_rescan = start, last_render = 0;
   uint64_t stalls_flagged = 0;
+  std::unique_ptr<capture::SqlEnricher> sql;
+  if (!o.dsn.empty()) sql = std::make_unique<capture::SqlEnricher>(o.dsn);
+  std::map<int, std::vector<int>> reported_blockers;  // pid -> blocked_by last shown
+  std::string last_sql_error;
   bool warned_usdt_silent = false;
   bool usdt_lock_attached = false;
   for (const auto& u : tracer->usdt_probes()) usdt_lock_attached |= u.attached && u.name == "lock__wait__start";
@@ -260,6 +269,39 @@ int run_watch(const WatchOptions& o) {
       if (tty) notices.push_back(line);
     }
 
+    if (sql) {
+      for (const auto& r : sql->take()) {
+        if (!r.ok) {
+          if (r.error != last_sql_error) {
+            emit({{"type", "notice"}, {"message", r.error}}, "pgstall: warning: " + r.error);
+            if (tty) notices.push_back(r.error);
+            last_sql_error = r.error;
+          }
+          continue;
+        }
+        last_sql_error.clear();
+        for (const auto& b : r.waits) {
+          if (!session.procs().count(b.pid)) continue;  // another cluster's backend
+          auto& last = reported_blockers[b.pid];
+          if (last == b.blocked_by) continue;
+          last = b.blocked_by;
+          std::string chain;
+          for (int p : b.chain) chain += fmt::format("{}{}", chain.empty() ? "" : " → ", p);
+          std::string line = fmt::format("BLOCKED pid {} by {}{} — chain {} (from SQL)", b.pid,
+                                         fmt::join(b.blocked_by, ", "),
+                                         b.relation.empty() ? "" : " on " + b.relation, chain);
+          emit({{"type", "blocked_by"},
+                {"pid", b.pid},
+                {"blocked_by", b.blocked_by},
+                {"relation", b.relation.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.relation)},
+                {"chain", b.chain},
+                {"source", "sql"}},
+               line);
+          if (tty) notices.push_back(line);
+        }
+      }
+    }
+
     now = capture::monotonic_ns();
     auto snaps = session.snapshot(now);
     session.steer_syscall_tracing(now, snaps);
@@ -279,6 +321,7 @@ int run_watch(const WatchOptions& o) {
           emit({{"type", "notice"}, {"message", n}}, "pgstall: warning: " + n);
           if (tty) notices.push_back(n);
         }
+        if (sql && e.stall.kind == detect::Kind::LockSleep) sql->request();
         size_t plain = e.stall.summary.size();
         session.enrich(e.stall);
         enriched[key] = e.stall.summary.substr(plain);
