@@ -288,6 +288,9 @@ void Session::rescan() {
 
 void Session::refresh_titles() {
   for (auto& [pid, p] : procs_) {
+    // /proc/PID/cmdline reads the process's memory under its mmap lock: skip
+    // a process asleep in D state, which may hold it (see snapshot()).
+    if (auto st = tracer_.state(pid); st && !st->oncpu_since_ns && task_state_char(st->offcpu_state) == 'D') continue;
     if (auto cmd = model::proc_cmdline(pid); cmd && *cmd != p.raw_cmdline) set_title(p, *cmd);
   }
 }
@@ -488,9 +491,15 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
     }
     s.pg = pg_wait_of(st->pg);
     s.pg_major = p.pg_major;
-    if (opts_.wait_events && p.pg_major >= 14 && p.pg_major <= model::kWaitEventMaxMajor) {
+    // Reading another process's memory takes its mmap lock: a process asleep
+    // in D state may hold it (stuck in mmap/munmap), and the read would hang
+    // the whole watch. Keep the last value for those.
+    const bool d_state = !s.on_cpu && s.offcpu_state == 'D';
+    if (opts_.wait_events && d_state) {
+      s.wait_event_info = p.last_wait_event;
+    } else if (opts_.wait_events && p.pg_major >= 14 && p.pg_major <= model::kWaitEventMaxMajor) {
       std::string err;
-      s.wait_event_info = wait_reader_.read(pid, err);
+      s.wait_event_info = p.last_wait_event = wait_reader_.read(pid, err);
       if (!s.wait_event_info) {
         ++wait_read_errors_;
         if (!wait_read_warned_) {

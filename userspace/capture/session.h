@@ -24,6 +24,7 @@ struct ProcInfo {
   int postmaster = 0;       // its postmaster (itself for the postmaster)
   std::string data_dir;     // /proc/<postmaster>/cwd
   int pg_major = 0;         // from the data directory's PG_VERSION
+  std::optional<uint32_t> last_wait_event;  // kept while the process sleeps in D state
   model::ProcessTitle title;
   std::string raw_cmdline;
   uint64_t first_seen_ns = 0;
