@@ -45,8 +45,12 @@ BEGIN
   END LOOP;
   RAISE NOTICE 'cpubound done: %', acc;
 END \$\$;"
-    pgs_wait_until 10 "backend $pid running the loop" \
-        pgs_activity_is "$pid" "state = 'active' AND query LIKE 'DO%'"
+    if ! pgs_wait_until 20 "backend $pid running the loop" \
+        pgs_activity_is "$pid" "state = 'active' AND query LIKE 'DO%'"; then
+        pgs_log "psql stderr: $(cat "$PGSTALL_SCENARIO_DIR/cpubound.cpu.err" 2>/dev/null)"
+        pgs_log "its activity: $(pgs_sql_value "SELECT state || ' | ' || left(query, 60) FROM pg_stat_activity WHERE pid = $pid")"
+        return 1
+    fi
     pgs_log "backend $pid on CPU for ${t}s"
     pgs_kv CPU_PID "$pid"
 }
