@@ -16,6 +16,9 @@ start  HOLDER: BEGIN; UPDATE hot SET v=v+1 WHERE id=1; then idle in transaction.
        WAITER: UPDATE hot SET v=v+1 WHERE id=1;  (blocks on the holder's xid).
        Returns once pg_stat_activity shows the waiter with wait_event_type=Lock.
        Prints HOLDER_PID= and WAITER_PID= (backend pids).
+       With PGSTALL_ROWLOCK_QUEUE=1, a WAITER2 runs the same UPDATE after the
+       waiter: it queues on the row's tuple lock, which the waiter holds, so
+       the chain is WAITER2 -> WAITER -> HOLDER. Prints WAITER2_PID= too.
 stop   COMMIT the holder (the waiter then completes), end both sessions.
 
 Environment: PGSTALL_SCENARIO_TIMEOUT (default 120 s): undone by itself
@@ -29,7 +32,7 @@ EOF
 }
 
 scenario_start() {
-    local t holder waiter
+    local t holder waiter waiter2
     t="$(pgs_scenario_timeout)"
     pgs_watchdog rowlock "$t" "$(realpath "$0")"
     holder="$(pgs_session rowlock holder "$((t + 10))")"
@@ -43,6 +46,14 @@ scenario_start() {
     pgs_log "waiter $waiter blocked by holder $holder (safety timeout ${t}s)"
     pgs_kv HOLDER_PID "$holder"
     pgs_kv WAITER_PID "$waiter"
+    if [[ "${PGSTALL_ROWLOCK_QUEUE:-0}" == 1 ]]; then
+        waiter2="$(pgs_session rowlock waiter2 "$((t + 10))")"
+        pgs_send rowlock waiter2 'UPDATE hot SET v = v + 1 WHERE id = 1;'
+        pgs_wait_until 15 "waiter2 $waiter2 waiting on a Lock" \
+            pgs_activity_is "$waiter2" "wait_event_type = 'Lock'"
+        pgs_log "waiter2 $waiter2 queued behind waiter $waiter"
+        pgs_kv WAITER2_PID "$waiter2"
+    fi
 }
 
 # Commit rather than kill, so the waiter really completes: the lock wait ends

@@ -43,7 +43,22 @@ class SemanticsTest : public ::testing::TestWithParam<bool> {
                           "deadlock__found"})
       EXPECT_TRUE(attached.count(n)) << n << " not attached: " << start[0].dump();
   }
-  std::string lock_source() const { return usdt() ? "usdt" : "wait_event"; }
+  // Whence the lock tag: the lock__wait__start probe, else the waiter's
+  // PGPROC and LOCK in shared memory (the tag is the same either way).
+  std::string lock_source() const { return usdt() ? "usdt" : "shared_memory"; }
+  // The LWLock tranche: the probe, else the wait event.
+  std::string lwlock_source() const { return usdt() ? "usdt" : "wait_event"; }
+  // detail.blocked_by, read from shared memory in both modes: the holders'
+  // pids, each checked to hold `holds`.
+  static std::vector<int> blockers(const Json& d, const std::string& holds) {
+    std::vector<int> out;
+    EXPECT_EQ(d["blocked_by"].value("source", ""), "shared_memory") << d.dump();
+    for (const auto& h : d["blocked_by"]["holders"]) {
+      out.push_back(h["pid"].get<int>());
+      EXPECT_EQ(h.value("holds", ""), holds) << d.dump();
+    }
+    return out;
+  }
   std::map<std::string, std::string> env_;
 };
 
@@ -67,12 +82,13 @@ TEST_P(SemanticsTest, RowLockIsATransactionIdShareLockEndedByItsHolder) {
   EXPECT_EQ(d.value("wait_event", ""), "Lock:transactionid") << d.dump();
   EXPECT_EQ(d["lock"].value("type", ""), "transactionid") << d.dump();
   EXPECT_EQ(d["lock"].value("source", ""), lock_source()) << d.dump();
-  if (usdt()) {
-    EXPECT_EQ(d["lock"].value("mode", ""), "ShareLock") << d.dump();
-    // The xid it waits for is the holder's.
-    auto xid = psql("SELECT backend_xid FROM pg_stat_activity WHERE pid = " + std::to_string(holder));
-    EXPECT_EQ(std::to_string(d["lock"].value("xid", 0u)), xid) << d.dump();
-  }
+  EXPECT_EQ(d["lock"].value("mode", ""), "ShareLock") << d.dump();
+  // The xid it waits for is the holder's.
+  auto xid = psql("SELECT backend_xid FROM pg_stat_activity WHERE pid = " + std::to_string(holder));
+  EXPECT_EQ(std::to_string(d["lock"].value("xid", 0u)), xid) << d.dump();
+  EXPECT_EQ(blockers(d, "ExclusiveLock"), std::vector<int>{holder});
+  EXPECT_NE(hit->json.value("summary", "").find("blocked by pid " + std::to_string(holder)), std::string::npos)
+      << hit->json.dump();
   ASSERT_FALSE(d["holder_candidates"].empty()) << d.dump();
   EXPECT_EQ(d["holder_candidates"][0]["pid"], holder) << d.dump();
   s.stop();
@@ -82,6 +98,40 @@ TEST_P(SemanticsTest, RowLockIsATransactionIdShareLockEndedByItsHolder) {
   EXPECT_EQ(end->json["woken_by"], holder) << end->json.dump();
   EXPECT_EQ(w.stop(), 0);
   for (const auto& st : w.of_type("stall")) EXPECT_NE(st["pid"], holder) << st.dump();
+}
+
+// Two waiters queued on one row: the second waits for the first (tuple
+// lock), the first for the holder (transactionid). Read from shared memory,
+// the blockers are those pg_blocking_pids() names, and the chain runs to the
+// holder.
+TEST_P(SemanticsTest, RowLockQueueIsAChainAsPgBlockingPidsSaysIt) {
+  Watch w(target({"--lock-sleep", "2s"}));
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("rowlock", "PGSTALL_ROWLOCK_QUEUE=1");
+  ASSERT_TRUE(s.ok());
+  const int holder = s.pid("HOLDER_PID"), w1 = s.pid("WAITER_PID"), w2 = s.pid("WAITER2_PID");
+  ASSERT_GT(w2, 0);
+  auto hit = w.wait_for(is_stall("lock-sleep", w2), 8s);
+  ASSERT_TRUE(hit) << "no lock-sleep for the second waiter " << w2 << "\n" << w.dump();
+  const auto& d = hit->json["detail"];
+  EXPECT_EQ(d.value("wait_event", ""), "Lock:tuple") << d.dump();
+  EXPECT_EQ(d["lock"].value("type", ""), "tuple") << d.dump();
+  EXPECT_EQ(blockers(d, "ExclusiveLock"), std::vector<int>{w1});
+  EXPECT_EQ(d["blocked_by"]["chain"], Json({w2, w1, holder})) << d.dump();
+  for (int p : {w1, w2}) {
+    const auto server = psql("SELECT array_to_string(pg_blocking_pids(" + std::to_string(p) + "), ',')");
+    auto st = w.wait_for(is_stall("lock-sleep", p), 1s);
+    ASSERT_TRUE(st) << w.dump();
+    std::string ours;
+    for (const auto& h : st->json["detail"]["blocked_by"]["holders"])
+      ours += (ours.empty() ? "" : ",") + std::to_string(h["pid"].get<int>());
+    EXPECT_EQ(ours, server) << "pid " << p << ": " << st->json.dump();
+  }
+  s.stop();
+  EXPECT_EQ(w.stop(), 0);
+  auto summary = w.of_type("summary");
+  ASSERT_EQ(summary.size(), 1u);
+  EXPECT_EQ(summary[0]["lock_graph_errors"], 0) << summary[0].dump();
 }
 
 TEST_P(SemanticsTest, LockTableWaitersWaitForTheRelation) {
@@ -99,10 +149,9 @@ TEST_P(SemanticsTest, LockTableWaitersWaitForTheRelation) {
     const auto& d = hit->json["detail"];
     EXPECT_EQ(d.value("wait_event", ""), "Lock:relation") << d.dump();
     EXPECT_EQ(d["lock"].value("type", ""), "relation") << d.dump();
-    if (usdt()) {
-      EXPECT_EQ(d["lock"].value("mode", ""), "AccessShareLock") << d.dump();
-      EXPECT_EQ(std::to_string(d["lock"].value("relation", 0u)), table_oid) << d.dump();
-    }
+    EXPECT_EQ(d["lock"].value("mode", ""), "AccessShareLock") << d.dump();
+    EXPECT_EQ(std::to_string(d["lock"].value("relation", 0u)), table_oid) << d.dump();
+    EXPECT_EQ(blockers(d, "AccessExclusiveLock"), std::vector<int>{holder});
     ASSERT_FALSE(d["holder_candidates"].empty()) << d.dump();
     EXPECT_EQ(d["holder_candidates"][0]["pid"], holder) << d.dump();
   }
@@ -124,11 +173,10 @@ TEST_P(SemanticsTest, AdvisoryLockWait) {
   const auto& d = hit->json["detail"];
   EXPECT_EQ(d.value("wait_event", ""), "Lock:advisory") << d.dump();
   EXPECT_EQ(d["lock"].value("type", ""), "advisory") << d.dump();
-  if (usdt()) {
-    EXPECT_EQ(d["lock"].value("mode", ""), "ExclusiveLock") << d.dump();
-    EXPECT_NE(d["lock"].value("text", "").find("key " + std::to_string(s.pid("ADVISORY_KEY"))), std::string::npos)
-        << d.dump();
-  }
+  EXPECT_EQ(d["lock"].value("mode", ""), "ExclusiveLock") << d.dump();
+  EXPECT_NE(d["lock"].value("text", "").find("key " + std::to_string(s.pid("ADVISORY_KEY"))), std::string::npos)
+      << d.dump();
+  EXPECT_EQ(blockers(d, "ExclusiveLock"), std::vector<int>{s.pid("HOLDER_PID")});
   s.stop();
   EXPECT_EQ(w.stop(), 0);
 }
@@ -173,7 +221,7 @@ TEST_P(SemanticsTest, FrozenWalShowsWalWriteLwlockWaits) {
       },
       10s);
   ASSERT_TRUE(lw) << "no lwlock-wait on WALWrite under fsfreeze\n" << w.dump();
-  EXPECT_EQ(lw->json["detail"]["lwlock"].value("source", ""), lock_source()) << lw->json.dump();
+  EXPECT_EQ(lw->json["detail"]["lwlock"].value("source", ""), lwlock_source()) << lw->json.dump();
   EXPECT_EQ(lw->json["detail"].value("wait_event", ""), "LWLock:WALWrite") << lw->json.dump();
   s.stop();
   w.run_for(2s);

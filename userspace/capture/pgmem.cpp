@@ -476,7 +476,7 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
   return t;
 }
 
-std::optional<uint32_t> WaitEventReader::read_value(int pid, const Target& t, std::string& err) {
+std::optional<uint32_t> WaitEventReader::read_value(int pid, Target& t, std::string& err) {
   unsigned char ptr_bytes[8] = {};
   iovec local{ptr_bytes, t.exe->ptr_size};
   iovec remote{reinterpret_cast<void*>(t.ptr_addr), t.exe->ptr_size};
@@ -516,6 +516,7 @@ std::optional<uint32_t> WaitEventReader::read_value(int pid, const Target& t, st
     err = who(pid) + ": short read of wait_event_info at " + hex(target);
     return std::nullopt;
   }
+  t.last_target = target;
   return info;
 }
 
@@ -561,6 +562,12 @@ std::optional<uint64_t> WaitEventReader::pointer_address(int pid) const {
   const auto it = pids_.find(pid);
   if (it == pids_.end()) return std::nullopt;
   return it->second.ptr_addr;
+}
+
+std::optional<uint64_t> WaitEventReader::wait_event_target(int pid) const {
+  const auto it = pids_.find(pid);
+  if (it == pids_.end() || !it->second.last_target) return std::nullopt;
+  return it->second.last_target;
 }
 
 void WaitEventReader::forget(int pid) { pids_.erase(pid); }

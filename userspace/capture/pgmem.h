@@ -90,6 +90,10 @@ class WaitEventReader {
   std::shared_ptr<const PgExecutable> executable(int pid) const;
   // Runtime address of my_wait_event_info in pid, once a read of it succeeded.
   std::optional<uint64_t> pointer_address(int pid) const;
+  // Where my_wait_event_info pointed at the last successful read of pid: once
+  // the backend ran InitProcess, &MyProc->wait_event_info in shared memory
+  // (before that, a process-local dummy).
+  std::optional<uint64_t> wait_event_target(int pid) const;
 
   // Drops pid's cached address (call when it exits; a recycled pid is caught
   // anyway by its start time).
@@ -120,12 +124,13 @@ class WaitEventReader {
     PidFd pidfd;             // -1 when pidfd_open failed: starttime decides
     uint64_t starttime = 0;  // /proc/PID/stat field 22
     uint64_t ptr_addr = 0;
+    uint64_t last_target = 0;  // what my_wait_event_info held at the last read
     int pg_major = 0;
     std::shared_ptr<const PgExecutable> exe;
   };
 
   std::optional<Target> resolve(int pid, std::string& err);
-  std::optional<uint32_t> read_value(int pid, const Target& t, std::string& err);
+  std::optional<uint32_t> read_value(int pid, Target& t, std::string& err);
   // Whether t's process was still there: its pidfd not yet readable, or the
   // pid's start time unchanged.
   static bool still_same(int pid, const Target& t);

@@ -1,6 +1,7 @@
 #include "capture/session.h"
 
 #include <dirent.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,9 @@
 
 namespace pgstall::capture {
 namespace {
+
+// PG_WAIT_LOCK >> 24 (src/include/utils/wait_event.h, the same in 13-17).
+constexpr uint32_t kWaitClassLock = 0x03;
 
 std::vector<int> list_pids() {
   std::vector<int> out;
@@ -506,6 +510,8 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
           wait_read_warned_ = true;
           notices_.push_back("cannot read wait events: " + err);
         }
+      } else if ((*s.wait_event_info >> 24) == kWaitClassLock) {
+        s.shm_lock = read_lock_holders(pid, p.pg_major);
       }
     }
     s.completed_window = window_for(p, *st);
@@ -514,6 +520,41 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
   for (auto& s : exited_) out.push_back(std::move(s));
   exited_.clear();
   return out;
+}
+
+std::optional<model::LockWaitRead> Session::read_lock_holders(int pid, int pg_major) {
+  const auto layout = model::lock_layout(pg_major);
+  const auto target = wait_reader_.wait_event_target(pid);
+  if (!layout || !target) {
+    if (!layout && !lock_graph_warned_) {
+      lock_graph_warned_ = true;
+      notices_.push_back(fmt::format(
+          "lock holders: no PGPROC layout known for PostgreSQL {} (measured: 15); lock waits show "
+          "holder candidates only",
+          pg_major));
+    }
+    return std::nullopt;
+  }
+  // Shared memory sits at the same address in every backend: read it through
+  // the waiter's own address space.
+  const model::MemReader mem = [pid](uint64_t addr, void* buf, size_t len) {
+    iovec local{buf, len};
+    iovec remote{reinterpret_cast<void*>(addr), len};
+    return ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+  };
+  std::string err;
+  auto r = model::read_lock_wait(mem, pid, *target, *layout, err);
+  if (!r) {
+    ++lock_graph_errors_;
+    if (!lock_graph_warned_) {
+      lock_graph_warned_ = true;
+      notices_.push_back("cannot read lock holders: " + err);
+    }
+    return std::nullopt;
+  }
+  if (!r->waiting) return std::nullopt;  // granted between the two reads
+  r->tag.type = std::string(model::lock_tag_type_name(static_cast<uint8_t>(r->tag.type_id), pg_major).value_or(""));
+  return r;
 }
 
 void Session::enrich(detect::Stall& stall) {

@@ -107,6 +107,8 @@ class Session {
   uint64_t bad_records() const { return bad_records_; }
   uint64_t pg_wait_records() const { return pg_wait_records_; }
   uint64_t wait_event_read_errors() const { return wait_read_errors_; }
+  // Lock waits whose holders could not be read from shared memory.
+  uint64_t lock_graph_errors() const { return lock_graph_errors_; }
   Tracer& tracer() { return tracer_; }
 
  private:
@@ -137,6 +139,10 @@ class Session {
   WaitEventReader wait_reader_;
   bool wait_read_warned_ = false;
   uint64_t wait_read_errors_ = 0;
+  // The PGPROC/LOCK walk behind a Lock wait event (model/lockgraph.h).
+  std::optional<model::LockWaitRead> read_lock_holders(int pid, int pg_major);
+  bool lock_graph_warned_ = false;
+  uint64_t lock_graph_errors_ = 0;
   uint64_t slow_syscalls_ = 0, slow_offcpu_ = 0, bad_records_ = 0;
   int self_ = 0;
 };

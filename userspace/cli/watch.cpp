@@ -426,8 +426,9 @@ int run_watch(const WatchOptions& o) {
     active.push_back({{"pid", key.first}, {"kind", detect::kind_name(key.second)}});
   const double tracing_s = session.syscall_tracing_s(capture::monotonic_ns());
   std::string line = fmt::format(
-      "pgstall: {} stalls flagged, {} still in flight; syscall tracing on for {:.1f}s; counters:{} bad_records={}",
-      stalls_flagged, active.size(), tracing_s, ctext, session.bad_records());
+      "pgstall: {} stalls flagged, {} still in flight; syscall tracing on for {:.1f}s; counters:{} bad_records={}{}",
+      stalls_flagged, active.size(), tracing_s, ctext, session.bad_records(),
+      session.lock_graph_errors() ? fmt::format(" lock_graph_errors={}", session.lock_graph_errors()) : "");
   if (tty) std::cout << "\n";
   if (o.json)
     emit({{"type", "summary"},
@@ -435,6 +436,7 @@ int run_watch(const WatchOptions& o) {
           {"in_flight", active},
           {"syscall_tracing_s", std::round(tracing_s * 10) / 10},
           {"wait_event_read_errors", session.wait_event_read_errors()},
+          {"lock_graph_errors", session.lock_graph_errors()},
           {"pg_wait_records", session.pg_wait_records()},
           {"counters", cj}},
          line);

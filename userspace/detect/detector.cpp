@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "model/blocking.h"
 #include "model/locktag.h"
 #include "model/syscalls.h"
 #include "model/wait_event.h"
@@ -206,13 +207,23 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
         st.detail["lock"] = model::lock_json(tag);
         st.detail["lock"]["source"] = "usdt";
         what = st.detail["lock"]["text"].get<std::string>() + ", ";
+      } else if (s.shm_lock) {
+        st.detail["lock"] = model::lock_json(s.shm_lock->tag);
+        st.detail["lock"]["source"] = "shared_memory";
+        what = st.detail["lock"]["text"].get<std::string>() + ", ";
       } else if (we_lock) {
         st.detail["lock"] = {{"type", we->name}, {"source", "wait_event"}};
         what = we->name + " lock, ";
       }
-      st.summary = fmt::format("heavyweight lock wait ({}{}); holder candidates: {}", what,
-                               s.title.command.empty() ? "waiting" : s.title.command + " waiting",
-                               htext.empty() ? "none idle in transaction" : htext);
+      const std::string doing = s.title.command.empty() ? "waiting" : s.title.command + " waiting";
+      if (s.shm_lock) {
+        auto [blocked_by, btext] = blockers_of(now, s, all);
+        st.detail["blocked_by"] = std::move(blocked_by);
+        st.summary = fmt::format("heavyweight lock wait ({}{}); {}", what, doing, btext);
+      } else {
+        st.summary = fmt::format("heavyweight lock wait ({}{}); holder candidates: {}", what, doing,
+                                 htext.empty() ? "none idle in transaction" : htext);
+      }
       out.push_back(std::move(st));
     }
   } else {
@@ -315,6 +326,52 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
     out.push_back(std::move(st));
   }
   return out;
+}
+
+std::pair<nlohmann::json, std::string> Engine::blockers_of(uint64_t now, const Snapshot& s,
+                                                            const std::vector<Snapshot>& all) const {
+  std::map<int, const Snapshot*> by_pid;
+  std::vector<model::BlockedBy> waits;
+  for (const auto& o : all) {
+    by_pid[o.pid] = &o;
+    if (!o.shm_lock) continue;
+    model::BlockedBy b;
+    b.pid = o.pid;
+    for (const auto& h : o.shm_lock->blockers) b.blocked_by.push_back(h.pid);
+    waits.push_back(std::move(b));
+  }
+  nlohmann::json holders = nlohmann::json::array();
+  std::string text;
+  for (const auto& h : s.shm_lock->blockers) {
+    nlohmann::json j = {{"pid", h.pid}, {"holds", model::lock_mask_text(h.hold_mask)}};
+    std::string state = h.pid == 0 ? "prepared transaction" : "";
+    if (auto it = by_pid.find(h.pid); it != by_pid.end()) {
+      const Snapshot& o = *it->second;
+      j["state"] = state = model::client_state_name(o.title.state);
+      if (auto ht = hist_.find(h.pid); ht != hist_.end() && ht->second.idle_tx_since) {
+        const double idle = secs(*ht->second.idle_tx_since, now);
+        j["idle_s"] = std::round(idle * 10) / 10;
+        state += fmt::format(" {:.0f}s", idle);
+      }
+      if (o.shm_lock) state += ", itself waiting for " + model::describe_lock(o.shm_lock->tag);
+    }
+    holders.push_back(std::move(j));
+    if (text.size() < 200)
+      text += fmt::format("{}pid {} ({}{}{})", text.empty() ? "" : ", ", h.pid, model::lock_mask_text(h.hold_mask),
+                          state.empty() ? "" : ", ", state);
+  }
+  const auto chain = model::blocking_chain(s.pid, waits);
+  nlohmann::json j = {{"source", "shared_memory"}, {"holders", holders}, {"chain", chain}};
+  if (holders.empty()) return {j, "no conflicting holder in the lock table (queued behind other waiters)"};
+  text = "blocked by " + text;
+  if (chain.size() > 2) {
+    std::string c;
+    for (int p : chain) c += (c.empty() ? "" : " -> ") + std::to_string(p);
+    text += "; chain " + c;
+    if (std::find(chain.begin(), chain.end() - 1, chain.back()) != chain.end() - 1)
+      text += " (a cycle: a deadlock the server has not yet broken)";
+  }
+  return {j, text};
 }
 
 std::vector<Event> Engine::update(uint64_t now, const std::vector<Snapshot>& snaps) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/lockgraph.h"
 #include "model/locktag.h"
 #include "model/title.h"
 #include "model/wait_event.h"
@@ -93,6 +94,9 @@ struct Snapshot {
   // memory; nullopt when it could not be read.
   std::optional<uint32_t> wait_event_info;
   int pg_major = 0;              // PostgreSQL major version (0: unknown)
+  // The heavyweight lock it sleeps on and who holds it in a conflicting
+  // mode, read from shared memory; set only while it waits on one.
+  std::optional<model::LockWaitRead> shm_lock;
   // The process has exited: its last state, delivered once so its stalls end
   // with what woke it (a waiter often finishes and exits within one tick).
   bool exited = false;
@@ -145,6 +149,11 @@ class Engine {
 
   std::vector<Stall> judge(uint64_t now_ns, const Snapshot& s, History& h,
                            const std::vector<Snapshot>& all);
+  // s waits on a lock read from shared memory: its holders (JSON) and the
+  // words for the summary ("blocked by pid 4100 (ExclusiveLock, idle in
+  // transaction 12s); chain 4102 -> 4101 -> 4100").
+  std::pair<nlohmann::json, std::string> blockers_of(uint64_t now_ns, const Snapshot& s,
+                                                     const std::vector<Snapshot>& all) const;
 
   Thresholds t_;
   std::map<int, History> hist_;

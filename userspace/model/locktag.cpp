@@ -1,5 +1,7 @@
 #include "model/locktag.h"
 
+#include <initializer_list>
+
 #include <fmt/format.h>
 
 #include "model/wait_event.h"
@@ -9,6 +11,35 @@ namespace pgstall::model {
 std::string lock_mode_text(int mode) {
   if (auto name = lock_mode_name(mode)) return std::string(*name);
   return fmt::format("mode {}", mode);
+}
+
+uint32_t lock_conflicts(int mode) {
+  // Bit m = LOCKMODE m: 1 AccessShare, 2 RowShare, 3 RowExclusive,
+  // 4 ShareUpdateExclusive, 5 Share, 6 ShareRowExclusive, 7 Exclusive,
+  // 8 AccessExclusive.
+  constexpr auto bits = [](std::initializer_list<int> modes) {
+    uint32_t m = 0;
+    for (int x : modes) m |= 1u << x;
+    return m;
+  };
+  switch (mode) {
+    case 1: return bits({8});
+    case 2: return bits({7, 8});
+    case 3: return bits({5, 6, 7, 8});
+    case 4: return bits({4, 5, 6, 7, 8});
+    case 5: return bits({3, 4, 6, 7, 8});
+    case 6: return bits({3, 4, 5, 6, 7, 8});
+    case 7: return bits({2, 3, 4, 5, 6, 7, 8});
+    case 8: return bits({1, 2, 3, 4, 5, 6, 7, 8});
+  }
+  return 0;
+}
+
+std::string lock_mask_text(uint32_t mask) {
+  std::string out;
+  for (int m = 1; m < 32; ++m)
+    if (mask & (1u << m)) out += (out.empty() ? "" : ", ") + lock_mode_text(m);
+  return out;
 }
 
 std::string describe_lock(const LockTag& t) {

@@ -18,6 +18,12 @@ struct LockTag {
 
 // "AccessShareLock" .. "AccessExclusiveLock"; "mode N" when out of range.
 std::string lock_mode_text(int mode);
+// The modes that conflict with `mode`, as a mask with bit m for LOCKMODE m
+// (the standard table of src/backend/storage/lmgr/lock.c, used by both the
+// default and the advisory lock method); 0 for a mode out of range.
+uint32_t lock_conflicts(int mode);
+// The modes set in a hold mask, by name: "RowExclusiveLock, ExclusiveLock".
+std::string lock_mask_text(uint32_t mask);
 // "transactionid 725", "relation 5/16384", "tuple 5/16384 (0,1)",
 // "advisory 5 key 4242" — what the fields mean depends on the type.
 std::string describe_lock(const LockTag& t);
