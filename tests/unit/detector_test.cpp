@@ -98,6 +98,76 @@ TEST(LockSleep, FlaggedAtThresholdWithHolderCandidate) {
   for (const auto& x : ev) EXPECT_NE(x.stall.pid, holder);
 }
 
+// Holders read from shared memory: named in the summary with the mode they
+// hold, followed into a chain, and a cycle called one.
+model::LockWaitRead shm_wait(uint32_t type_id, const char* type, uint32_t f0, int mode,
+                             std::vector<model::LockHolder> blockers) {
+  model::LockWaitRead r;
+  r.waiting = true;
+  r.tag.type_id = type_id;
+  r.tag.type = type;
+  r.tag.field = {f0, 0, 0, 0};
+  r.tag.mode = mode;
+  r.blockers = std::move(blockers);
+  return r;
+}
+
+TEST(LockSleep, HoldersFromSharedMemoryMakeAChain) {
+  detect::Engine e;
+  const int holder = 4100, w1 = 4101, w2 = 4102;
+  auto ev = run(e, kT0, kT0 + 6 * kSec, [&](uint64_t) {
+    Snapshot a = sleeping_in(w1, "epoll_wait", kT0);
+    a.title = client("UPDATE", model::ClientState::Active, true);
+    a.shm_lock = shm_wait(5, "transactionid", 735, 5, {{holder, 1u << 7}});
+    Snapshot b = sleeping_in(w2, "epoll_wait", kT0);
+    b.title = client("UPDATE", model::ClientState::Active, true);
+    b.shm_lock = shm_wait(4, "tuple", 16384, 7, {{w1, 1u << 7}});
+    Snapshot h = sleeping_in(holder, "epoll_wait", kT0 - 60 * kSec);
+    h.title = client("idle in transaction", model::ClientState::IdleInTransaction);
+    return std::vector<Snapshot>{a, b, h};
+  });
+  auto s = starts(ev, Kind::LockSleep);
+  ASSERT_EQ(s.size(), 2u);
+  for (const auto& x : s) {
+    const auto& d = x.stall.detail;
+    EXPECT_EQ(d["lock"]["source"], "shared_memory") << d.dump();
+    EXPECT_EQ(d["blocked_by"]["source"], "shared_memory") << d.dump();
+    if (x.stall.pid == w1) {
+      EXPECT_EQ(d["lock"]["text"], "transactionid 735 ShareLock") << d.dump();
+      EXPECT_EQ(d["blocked_by"]["holders"][0]["pid"], holder);
+      EXPECT_EQ(d["blocked_by"]["holders"][0]["holds"], "ExclusiveLock");
+      EXPECT_EQ(d["blocked_by"]["holders"][0]["state"], "idle in transaction");
+      EXPECT_EQ(d["blocked_by"]["chain"], nlohmann::json({w1, holder}));
+      EXPECT_NE(x.stall.summary.find("blocked by pid 4100 (ExclusiveLock, idle in transaction 6"), std::string::npos)
+          << x.stall.summary;
+      EXPECT_EQ(x.stall.summary.find("chain"), std::string::npos) << x.stall.summary;
+    } else {
+      EXPECT_EQ(x.stall.pid, w2);
+      EXPECT_EQ(d["blocked_by"]["chain"], nlohmann::json({w2, w1, holder}));
+      EXPECT_NE(x.stall.summary.find("itself waiting for transactionid 735"), std::string::npos) << x.stall.summary;
+      EXPECT_NE(x.stall.summary.find("chain 4102 -> 4101 -> 4100"), std::string::npos) << x.stall.summary;
+      EXPECT_EQ(x.stall.summary.find("cycle"), std::string::npos) << x.stall.summary;
+    }
+  }
+}
+
+TEST(LockSleep, ACycleOfHoldersIsCalledADeadlockNotYetBroken) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 6 * kSec, [&](uint64_t) {
+    Snapshot a = sleeping_in(1, "epoll_wait", kT0);
+    a.title = client("UPDATE", model::ClientState::Active, true);
+    a.shm_lock = shm_wait(5, "transactionid", 700, 5, {{2, 1u << 7}});
+    Snapshot b = sleeping_in(2, "epoll_wait", kT0);
+    b.title = client("UPDATE", model::ClientState::Active, true);
+    b.shm_lock = shm_wait(5, "transactionid", 701, 5, {{1, 1u << 7}});
+    return std::vector<Snapshot>{a, b};
+  });
+  auto s = starts(ev, Kind::LockSleep);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].stall.detail["blocked_by"]["chain"], nlohmann::json({1, 2, 1}));
+  EXPECT_NE(s[0].stall.summary.find("chain 1 -> 2 -> 1 (a cycle"), std::string::npos) << s[0].stall.summary;
+}
+
 TEST(LockSleep, NotBeforeThresholdAndEndsWithWaker) {
   detect::Engine e;
   bool waiting = true;
