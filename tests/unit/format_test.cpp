@@ -86,7 +86,13 @@ TEST(View, StallsOnTopAndCutToTheTerminal) {
   EXPECT_NE(text.find("STALL lock-sleep"), std::string::npos);
   EXPECT_LT(text.find("STALL"), text.find("PID"));
   EXPECT_EQ(text.find("129"), std::string::npos);  // cut to the height
-  EXPECT_NE(text.find("…"), std::string::npos);
+  // Header, stall, blank, column names: 5 of the 30 rows fit in 9 lines.
+  EXPECT_NE(text.find("… 25 more"), std::string::npos) << text;
+  // Everything fits: no ellipsis.
+  rows.resize(3);
+  text = output::render_view(h, {"STALL lock-sleep 6.0s pid 4242 — x"}, rows, 60, 10);
+  EXPECT_NE(text.find("    102 "), std::string::npos) << text;
+  EXPECT_EQ(text.find("…"), std::string::npos) << text;
 }
 
 TEST(View, UncountedRatesAndTracingState) {

@@ -46,17 +46,20 @@ std::string render_view(const ViewHeader& h, const std::vector<std::string>& sta
   else
     for (const auto& s : stall_lines) line(s, kRed);
   line("");
-  line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:<24} {:>8} {:>5}  {}", "PID", "TYPE", "S", "IN", "FOR",
+  line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:<28} {:>8} {:>5}  {}", "PID", "TYPE", "S", "IN", "FOR",
                    "WAIT EVENT", "SYSC/s", "CPU%", "TITLE"),
        kBold);
+  size_t shown = 0;
   for (const auto& r : rows) {
+    if (used >= height - 1) break;
+    ++shown;
     std::string forv = r.for_s >= 100 ? fmt::format("{:.0f}s", r.for_s) : fmt::format("{:.1f}s", r.for_s);
     std::string rate = r.sys_rate < 0 ? "-" : fmt::format("{:.0f}", r.sys_rate);
-    line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:<24} {:>8} {:>5.0f}  {}", r.pid, cut(r.type, 20), r.state,
-                     cut(r.in, 14), forv, cut(r.wait, 24), rate, r.cpu_pct, r.title),
+    line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:<28} {:>8} {:>5.0f}  {}", r.pid, cut(r.type, 20), r.state,
+                     cut(r.in, 14), forv, cut(r.wait, 28), rate, r.cpu_pct, r.title),
          r.stalled ? kRed : nullptr);
   }
-  if (static_cast<int>(rows.size()) + used > height - 1) out += "…\n";
+  if (shown < rows.size()) out += fmt::format("… {} more\n", rows.size() - shown);
   return out;
 }
 
