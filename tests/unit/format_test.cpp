@@ -88,6 +88,13 @@ TEST(View, StallsOnTopAndCutToTheTerminal) {
   EXPECT_EQ(text.find("129"), std::string::npos);  // cut to the height
   // Header, stall, blank, column names: 5 of the 30 rows fit in 9 lines.
   EXPECT_NE(text.find("… 25 more"), std::string::npos) << text;
+  // A stall line wider than the terminal wraps (at most 3 lines), so its end
+  // (the blocker) stays on screen.
+  const std::string longline = "STALL lock-sleep 6.0s pid 4242 — " + std::string(70, 'x') + " blocked by pid 4100";
+  text = output::render_view(h, {longline}, rows, 60, 20);
+  // 60 columns: 33 of prefix and 27 x; then 6 of indent, 43 x and " blocked by"; then the rest.
+  EXPECT_NE(text.find("      " + std::string(43, 'x') + " blocked by\x1b"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n\x1b[1;31m       pid 4100\x1b"), std::string::npos) << text;
   // Everything fits: no ellipsis.
   rows.resize(3);
   text = output::render_view(h, {"STALL lock-sleep 6.0s pid 4242 — x"}, rows, 60, 10);

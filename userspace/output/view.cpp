@@ -1,6 +1,8 @@
 #include "output/view.h"
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -18,6 +20,12 @@ std::string cut(const std::string& s, int width) {
     ++cols;
   }
   return s.substr(0, std::min(i, s.size()));
+}
+
+// The first `width` display columns of s, and the rest.
+std::pair<std::string, std::string> split_at(const std::string& s, int width) {
+  std::string head = cut(s, width);
+  return {head, s.substr(head.size())};
 }
 
 }  // namespace
@@ -44,7 +52,15 @@ std::string render_view(const ViewHeader& h, const std::vector<std::string>& sta
   if (stall_lines.empty())
     line("no stalls");
   else
-    for (const auto& s : stall_lines) line(s, kRed);
+    for (const auto& s : stall_lines) {
+      // Wrapped, not cut: the end of a lock-sleep line names the blocker.
+      auto [head, rest] = split_at(s, width);
+      line(head, kRed);
+      for (int extra = 0; !rest.empty() && extra < 2; ++extra) {
+        std::tie(head, rest) = split_at(rest, std::max(width - 6, 10));
+        line("      " + head, kRed);
+      }
+    }
   line("");
   line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:<28} {:>8} {:>5}  {}", "PID", "TYPE", "S", "IN", "FOR",
                    "WAIT EVENT", "SYSC/s", "CPU%", "TITLE"),
