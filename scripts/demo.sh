@@ -31,7 +31,7 @@ eval "$(scripts/scenario/rowlock.sh start 2>/dev/null)"
 echo "holder: pid $HOLDER_PID (idle in transaction), waiter: pid $WAITER_PID (blocked)"
 
 say "sudo build/pgstall watch --plain --data-dir $PGSTALL_PGDATA --duration 12s"
-echo "(no SQL connection: it reads the kernel and /proc only; the holder commits after 9 s)"
+echo "(no SQL connection: it reads the kernel, /proc and, read-only, the backends' memory; the holder commits after 9 s)"
 ( sleep 9; scripts/scenario/rowlock.sh stop >/dev/null 2>&1 ) &
 build/pgstall watch --plain --data-dir "$PGSTALL_PGDATA" --duration 12s
 wait
