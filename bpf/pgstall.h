@@ -114,6 +114,16 @@ enum pgstall_rec_type {
 	PGSTALL_REC_EXEC = 5,
 	PGSTALL_REC_PG_WAIT_DONE = 6,  /* a lock/LWLock wait longer than slow_offcpu_ns ended */
 	PGSTALL_REC_DEADLOCK = 7,      /* deadlock__found: this backend found a deadlock */
+	PGSTALL_REC_CHECKPOINT = 8,    /* a checkpoint began, entered a phase or ended */
+};
+
+/* Checkpoint phases, in the order CreateCheckPoint passes them. */
+enum pgstall_checkpoint_phase {
+	PGSTALL_CKPT_START = 1,         /* checkpoint__start (flags) */
+	PGSTALL_CKPT_SYNC = 2,          /* buffer__checkpoint__sync__start: buffers written, fsync next */
+	PGSTALL_CKPT_BUFFERS_DONE = 3,  /* buffer__checkpoint__done: fsyncs done */
+	PGSTALL_CKPT_DONE = 4,          /* checkpoint__done */
+	PGSTALL_CKPT_WRITE = 5,         /* buffer__checkpoint__start: SLRUs done, buffers next */
 };
 
 struct pgstall_rec_hdr {
@@ -160,6 +170,12 @@ struct pgstall_rec_pg_wait {
 	__u32 what;              /* 1 heavyweight lock, 2 LWLock */
 	__u32 waker_pid;         /* the last waker when the wait ended */
 	struct pgstall_pg_wait w;
+};
+
+struct pgstall_rec_checkpoint {
+	struct pgstall_rec_hdr h;
+	__u32 phase;  /* enum pgstall_checkpoint_phase */
+	__u32 flags;  /* CHECKPOINT_* flags, at PGSTALL_CKPT_START */
 };
 
 /* In-flight block request, keyed by the request pointer. */

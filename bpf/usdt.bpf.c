@@ -1,5 +1,6 @@
 /* PostgreSQL's own USDT probes, contention only: a heavyweight lock wait
- * (lock tag + mode), an LWLock wait (tranche + mode) and a deadlock found.
+ * (lock tag + mode), an LWLock wait (tranche + mode), a deadlock found, and
+ * a checkpoint's start, phases and end (a few per checkpoint).
  * Per-acquire probes fire millions of times a second and are never attached.
  * Attached per postgres binary with pid -1, so backends forked later are
  * covered; untracked processes cost one task storage lookup. */
@@ -93,4 +94,51 @@ int BPF_USDT(pgstall_deadlock_found)
 	__builtin_memcpy(&r->w, &st->pg, sizeof(r->w));
 	submit(r);
 	return 0;
+}
+
+static __always_inline int checkpoint_rec(__u32 phase, __u32 flags)
+{
+	if (!tracked_state(bpf_get_current_task_btf()))
+		return 0;
+	struct pgstall_rec_checkpoint *r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, PGSTALL_REC_CHECKPOINT, bpf_ktime_get_ns());
+	r->phase = phase;
+	r->flags = flags;
+	submit(r);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_checkpoint_start, int flags)
+{
+	return checkpoint_rec(PGSTALL_CKPT_START, flags);
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_checkpoint_write_start, int flags)
+{
+	return checkpoint_rec(PGSTALL_CKPT_WRITE, flags);
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_checkpoint_sync_start)
+{
+	return checkpoint_rec(PGSTALL_CKPT_SYNC, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_checkpoint_buffers_done)
+{
+	return checkpoint_rec(PGSTALL_CKPT_BUFFERS_DONE, 0);
+}
+
+/* checkpoint__done's arguments are RIP-relative memory operands
+ * (-4@40+CheckpointStats(%rip)), which libbpf 1.1's USDT attach rejects:
+ * a plain uprobe at the probe's address, no arguments read. */
+SEC("uprobe")
+int pgstall_checkpoint_done(struct pt_regs *ctx)
+{
+	return checkpoint_rec(PGSTALL_CKPT_DONE, 0);
 }

@@ -40,7 +40,8 @@ class SemanticsTest : public ::testing::TestWithParam<bool> {
       EXPECT_GT(p["sites"].get<int>(), 0) << p.dump();
     }
     for (const char* n : {"lock__wait__start", "lock__wait__done", "lwlock__wait__start", "lwlock__wait__done",
-                          "deadlock__found"})
+                          "deadlock__found", "checkpoint__start", "buffer__checkpoint__start", "buffer__checkpoint__sync__start",
+                          "buffer__checkpoint__done", "checkpoint__done"})
       EXPECT_TRUE(attached.count(n)) << n << " not attached: " << start[0].dump();
   }
   // Whence the lock tag: the lock__wait__start probe, else the waiter's
@@ -225,6 +226,86 @@ TEST_P(SemanticsTest, FrozenWalShowsWalWriteLwlockWaits) {
   EXPECT_EQ(lw->json["detail"].value("wait_event", ""), "LWLock:WALWrite") << lw->json.dump();
   s.stop();
   w.run_for(2s);
+  EXPECT_EQ(w.stop(), 0);
+}
+
+// A CHECKPOINT command: its start with the flags the command sets, its end
+// with the time each phase took, from the checkpointer. checkpoint__done is
+// a plain uprobe (libbpf 1.1 cannot read its RIP-relative arguments).
+TEST_P(SemanticsTest, CheckpointStartAndEnd) {
+  Watch w(target());
+  ASSERT_TRUE(w.started()) << w.dump();
+  expect_usdt_state(w);
+  const int checkpointer = std::stoi(psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"));
+  psql("CHECKPOINT");
+  if (!usdt()) {
+    w.run_for(1s);
+    EXPECT_EQ(w.stop(), 0);
+    EXPECT_TRUE(w.of_type("checkpoint").empty()) << "checkpoint events without USDT:\n" << w.dump();
+    return;
+  }
+  // A checkpoint already running when CHECKPOINT came ends first (its start
+  // unseen); the command's own follows.
+  auto start = w.wait_for(
+      [](const Json& j) {
+        return j.value("type", "") == "checkpoint" && j.value("event", "") == "start" &&
+               j.value("flags", "").find("immediate force wait") != std::string::npos;
+      },
+      5s);
+  ASSERT_TRUE(start) << w.dump();
+  EXPECT_EQ(start->json["pid"], checkpointer) << start->json.dump();
+  auto done = w.wait_for(
+      [](const Json& j) {
+        return j.value("type", "") == "checkpoint" && j.value("event", "") == "done" && j.contains("duration_s");
+      },
+      5s);
+  ASSERT_TRUE(done) << w.dump();
+  EXPECT_EQ(done->json["pid"], checkpointer) << done->json.dump();
+  EXPECT_TRUE(done->json.contains("write_s")) << done->json.dump();
+  EXPECT_TRUE(done->json.contains("sync_s")) << done->json.dump();
+  EXPECT_LE(done->json["write_s"].get<double>() + done->json["sync_s"].get<double>(),
+            done->json["duration_s"].get<double>() + 0.0015)
+      << done->json.dump();
+  EXPECT_EQ(w.stop(), 0);
+}
+
+// The postmortem's picture: a checkpoint that cannot finish because its
+// filesystem does not take writes. Backends stuck writing their commit
+// records hold the checkpoint at its start (delayChkptFlags), where the
+// checkpointer polls in pg_usleep with no wait event: a delay-loop naming
+// the checkpoint and its phase. After the thaw, the checkpoint ends.
+TEST(CheckpointUnderFreeze, TheCheckpointersStallNamesTheCheckpoint) {
+  ASSERT_EQ(geteuid(), 0u) << "integration tests need root";
+  auto env = cluster_env(true);
+  Watch w({"--data-dir", env["PGSTALL_PGDATA"], "--delay-loop", "3s"});
+  ASSERT_TRUE(w.started()) << w.dump();
+  const int checkpointer = std::stoi(psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"));
+  // Finish any checkpoint in progress (one pgstall did not see start) and
+  // reset the timer, so the one stuck below is the command's.
+  psql("CHECKPOINT");
+  Scenario s("fsfreeze");
+  ASSERT_TRUE(s.ok());
+  // Blocks until the thaw: in the background, bounded.
+  ASSERT_EQ(std::system(("timeout 60 " + script("pgcluster.sh") + " psql -c CHECKPOINT >/dev/null 2>&1 &").c_str()), 0);
+  auto hit = w.wait_for(
+      [&](const Json& j) {
+        return j.value("type", "") == "stall" && j.value("pid", 0) == checkpointer;
+      },
+      15s);
+  ASSERT_TRUE(hit) << "the checkpointer was not flagged\n" << w.dump();
+  EXPECT_EQ(hit->json.value("kind", ""), "delay-loop") << hit->json.dump();
+  EXPECT_NE(hit->json.value("summary", "").find("delayChkptFlags"), std::string::npos) << hit->json.dump();
+  const auto& c = hit->json["detail"]["checkpoint"];
+  EXPECT_EQ(c["pid"], checkpointer) << c.dump();
+  EXPECT_EQ(c["phase"], "starting") << c.dump();
+  EXPECT_NE(c.value("flags", "").find("immediate"), std::string::npos) << c.dump();
+  s.stop();
+  auto done = w.wait_for(
+      [](const Json& j) {
+        return j.value("type", "") == "checkpoint" && j.value("event", "") == "done" && j.contains("duration_s");
+      },
+      20s);
+  EXPECT_TRUE(done) << "no checkpoint end after the thaw\n" << w.dump();
   EXPECT_EQ(w.stop(), 0);
 }
 

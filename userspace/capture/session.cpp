@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -354,6 +355,39 @@ void Session::poll_ring() {
         deadlocks_.push_back(std::move(d));
         break;
       }
+      case PGSTALL_REC_CHECKPOINT: {
+        if (size < sizeof(pgstall_rec_checkpoint)) {
+          ++bad_records_;
+          break;
+        }
+        const auto* r = static_cast<const pgstall_rec_checkpoint*>(data);
+        const int pid = static_cast<int>(h->tgid);
+        auto it = procs_.find(pid);
+        const int pm = it != procs_.end() ? it->second.postmaster : 0;
+        CheckpointEvent& c = checkpoints_[pm];
+        c.pid = pid;
+        c.postmaster = pm;
+        switch (r->phase) {
+          case PGSTALL_CKPT_START:
+            c.times = {};
+            c.times.start_ns = h->ts_ns;
+            c.flags = r->flags;
+            c.started = true;
+            checkpoint_events_.push_back(c);
+            break;
+          case PGSTALL_CKPT_WRITE: c.times.write_ns = h->ts_ns; break;
+          case PGSTALL_CKPT_SYNC: c.times.sync_ns = h->ts_ns; break;
+          case PGSTALL_CKPT_BUFFERS_DONE: c.times.buffers_done_ns = h->ts_ns; break;
+          case PGSTALL_CKPT_DONE:
+            c.times.done_ns = h->ts_ns;
+            c.started = false;
+            checkpoint_events_.push_back(c);
+            checkpoints_.erase(pm);
+            break;
+          default: ++bad_records_;
+        }
+        break;
+      }
       default: ++bad_records_;
     }
   });
@@ -514,6 +548,9 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
         s.shm_lock = read_lock_holders(pid, p.pg_major);
       }
     }
+    if (auto c = checkpoints_.find(p.postmaster);
+        c != checkpoints_.end() && c->second.pid == pid && c->second.times.start_ns)
+      s.checkpoint_phase = model::checkpoint_phase(c->second.times).value_or("");
     s.completed_window = window_for(p, *st);
     out.push_back(std::move(s));
   }
@@ -559,6 +596,16 @@ std::optional<model::LockWaitRead> Session::read_lock_holders(int pid, int pg_ma
 
 void Session::enrich(detect::Stall& stall) {
   int pid = stall.pid;
+  // A checkpoint in progress in the same cluster: behind many I/O and WAL
+  // stalls, and the checkpointer's own stall is one of its phases.
+  if (auto c = checkpoint_of(pid)) {
+    const uint64_t now = monotonic_ns();
+    stall.detail["checkpoint"] = {
+        {"pid", c->pid},
+        {"phase", model::checkpoint_phase(c->times).value_or("")},
+        {"running_s", std::round(static_cast<double>(now - std::min(now, c->times.start_ns)) / 1e8) / 10},
+        {"flags", model::checkpoint_flags_text(c->flags)}};
+  }
   if (auto w = model::read_proc_file(pid, "wchan"); w && !w->empty() && *w != "0") stall.detail["wchan"] = *w;
   if (auto stack = model::read_proc_file(pid, "stack")) {
     // "[<0>] percpu_rwsem_wait+0x10b/0x130": keep the function names.
@@ -610,6 +657,20 @@ void Session::enrich(detect::Stall& stall) {
     stall.detail["block_in_flight"] = devs;
     if (devs.empty()) stall.summary += "; no block request in flight (the wait is above the disk)";
   }
+}
+
+std::vector<CheckpointEvent> Session::take_checkpoints() {
+  std::vector<CheckpointEvent> out;
+  out.swap(checkpoint_events_);
+  return out;
+}
+
+std::optional<CheckpointEvent> Session::checkpoint_of(int pid) const {
+  auto it = procs_.find(pid);
+  if (it == procs_.end()) return std::nullopt;
+  auto c = checkpoints_.find(it->second.postmaster);
+  if (c == checkpoints_.end() || !c->second.times.start_ns) return std::nullopt;
+  return c->second;
 }
 
 std::vector<DeadlockEvent> Session::take_deadlocks() {

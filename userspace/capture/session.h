@@ -14,6 +14,7 @@
 #include "capture/tracer.h"
 #include "capture/pgmem.h"
 #include "detect/detector.h"
+#include "model/checkpoint.h"
 #include "model/title.h"
 
 namespace pgstall::capture {
@@ -51,6 +52,15 @@ struct ProcessEvent {
 // transaction; `lock` is the lock it waited for; `others` the other backends
 // of the same cluster in a heavyweight lock wait at that moment (the rest of
 // the cycle is among them).
+// A checkpoint ended (checkpoint__done), with its phases as far as seen.
+struct CheckpointEvent {
+  int pid = 0;            // the checkpointer (or the startup process, at end of recovery)
+  int postmaster = 0;
+  uint32_t flags = 0;
+  bool started = false;   // true: the start; false: the end
+  model::CheckpointTimes times;
+};
+
 struct DeadlockEvent {
   int pid = 0;
   uint64_t ts_ns = 0;
@@ -100,6 +110,9 @@ class Session {
   const std::map<int, ProcInfo>& procs() const { return procs_; }
   std::vector<ProcessEvent> take_process_events();
   std::vector<DeadlockEvent> take_deadlocks();
+  std::vector<CheckpointEvent> take_checkpoints();
+  // The checkpoint in progress in pid's cluster, if its start was seen.
+  std::optional<CheckpointEvent> checkpoint_of(int pid) const;
   // Operator-facing notes from setting up (USDT probes missing, ...), once each.
   std::vector<std::string> take_notices();
   uint64_t slow_syscalls() const { return slow_syscalls_; }
@@ -134,6 +147,8 @@ class Session {
   std::map<int, BusyCheck> busy_ckpt_;
   std::vector<detect::Snapshot> exited_;  // last words of processes gone since the last snapshot
   std::vector<DeadlockEvent> deadlocks_;
+  std::vector<CheckpointEvent> checkpoint_events_;
+  std::map<int, CheckpointEvent> checkpoints_;  // by postmaster: the one in progress
   std::vector<std::string> notices_;
   uint64_t pg_wait_records_ = 0;
   WaitEventReader wait_reader_;

@@ -37,6 +37,9 @@ int libbpf_to_spdlog(enum libbpf_print_level level, const char* fmt, va_list arg
 struct UsdtSpec {
   bpf_program* (*prog)(pgstall_bpf*);
   const char* name;
+  // A plain uprobe at each site, arguments unread: for probes whose argument
+  // specs libbpf 1.1 cannot attach (RIP-relative memory operands).
+  bool plain = false;
 };
 // Contention probes only: lock__acquire-style probes fire on every acquire.
 const UsdtSpec kUsdt[] = {
@@ -45,6 +48,11 @@ const UsdtSpec kUsdt[] = {
     {[](pgstall_bpf* s) { return s->progs.pgstall_lwlock_wait_start; }, "lwlock__wait__start"},
     {[](pgstall_bpf* s) { return s->progs.pgstall_lwlock_wait_done; }, "lwlock__wait__done"},
     {[](pgstall_bpf* s) { return s->progs.pgstall_deadlock_found; }, "deadlock__found"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_start; }, "checkpoint__start"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_write_start; }, "buffer__checkpoint__start"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_sync_start; }, "buffer__checkpoint__sync__start"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_buffers_done; }, "buffer__checkpoint__done"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_done; }, "checkpoint__done", true},
 };
 
 struct ProbeSpec {
@@ -259,6 +267,21 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
     if (auto it = sites.find(u.name); it != sites.end()) p.sites = it->second;
     if (p.sites == 0) {
       p.error = "not in this binary (built without --enable-dtrace?)";
+    } else if (u.plain) {
+      for (uint64_t off : usdt_file_offsets(exe, "postgresql", u.name)) {
+        if (bpf_link* link = bpf_program__attach_uprobe(u.prog(skel_), false, -1, exe.c_str(), off)) {
+          usdt_links_.push_back(link);
+          p.attached = true;
+        } else if (p.error.empty()) {
+          p.error = fmt::format("uprobe at file offset {:#x} failed: {}", off, strerror(errno));
+        }
+      }
+      if (p.attached) {
+        ++attached;
+      } else {
+        if (p.error.empty()) p.error = "no file offset for its sites";
+        if (first_error.empty()) first_error = p.error;
+      }
     } else if (bpf_link* link = bpf_program__attach_usdt(u.prog(skel_), -1, exe.c_str(), "postgresql", u.name, nullptr)) {
       usdt_links_.push_back(link);
       p.attached = true;

@@ -13,7 +13,8 @@ struct WatchOptions {
   bool json = false;
   bool plain = false;
   std::string interval = "100ms";
-  std::string lock_sleep = "5s", lwlock_wait = "1s", io_wait = "1s", hot_loop = "3s", cpu_bound = "10s";
+  std::string lock_sleep = "5s", lwlock_wait = "1s", io_wait = "1s", hot_loop = "3s", cpu_bound = "10s",
+              delay_loop = "5s";
   double hot_loop_rate = 5000;
   bool no_block = false;
   std::string syscalls = "auto";

@@ -21,6 +21,7 @@
 #include "capture/session.h"
 #include "capture/sqlenrich.h"
 #include "capture/tracer.h"
+#include "model/checkpoint.h"
 #include "model/duration.h"
 #include "model/syscalls.h"
 #include "output/format.h"
@@ -86,6 +87,8 @@ void WatchOptions::add_to(CLI::App& app) {
   app.add_option("--hot-loop", hot_loop, "hot-loop: how long the loop must last")->default_val("3s");
   app.add_option("--hot-loop-rate", hot_loop_rate, "hot-loop: syscalls per second")->default_val("5000");
   app.add_option("--cpu-bound", cpu_bound, "cpu-bound threshold")->default_val("10s");
+  app.add_option("--delay-loop", delay_loop, "delay-loop threshold (polling in pg_usleep this long)")
+      ->default_val("5s");
   app.add_flag("--no-block", no_block, "Do not attach the block-layer tracepoints");
   app.add_option("--syscalls", syscalls,
                  "Syscall tracepoints: auto (attached while a postgres process is busy on CPU: "
@@ -112,6 +115,7 @@ int run_watch(const WatchOptions& o) {
       !parse_into(o.io_wait, th.io_wait_s, "--io-wait", err) ||
       !parse_into(o.hot_loop, th.hot_loop_s, "--hot-loop", err) ||
       !parse_into(o.cpu_bound, th.cpu_bound_s, "--cpu-bound", err) ||
+      !parse_into(o.delay_loop, th.delay_loop_s, "--delay-loop", err) ||
       (!o.duration.empty() && !parse_into(o.duration, duration_s, "--duration", err))) {
     std::cerr << "pgstall watch: " << err << "\n";
     return 2;
@@ -189,7 +193,8 @@ int run_watch(const WatchOptions& o) {
     j["wait_events"] = !o.no_wait_events;
     j["thresholds"] = {{"lock_sleep_s", th.lock_sleep_s}, {"lwlock_wait_s", th.lwlock_wait_s},
                        {"io_wait_s", th.io_wait_s},       {"hot_loop_s", th.hot_loop_s},
-                       {"hot_loop_rate", th.hot_loop_rate}, {"cpu_bound_s", th.cpu_bound_s}};
+                       {"hot_loop_rate", th.hot_loop_rate}, {"cpu_bound_s", th.cpu_bound_s},
+                       {"delay_loop_s", th.delay_loop_s}};
     for (auto& n : session.take_notices()) notices.push_back(n);
     int usdt_attached = 0;
     for (const auto& u : tracer->usdt_probes()) usdt_attached += u.attached;
@@ -250,6 +255,37 @@ int run_watch(const WatchOptions& o) {
     for (auto& n : session.take_notices()) {
       emit({{"type", "notice"}, {"message", n}}, "pgstall: " + n);
       if (tty) notices.push_back(n);
+    }
+    for (const auto& c : session.take_checkpoints()) {
+      const auto& t = c.times;
+      const std::string flags = model::checkpoint_flags_text(c.flags);
+      nlohmann::json j = {{"type", "checkpoint"},
+                          {"event", c.started ? "start" : "done"},
+                          {"pid", c.pid},
+                          {"at", clock.rfc3339(c.started ? t.start_ns : t.done_ns)}};
+      std::string line;
+      if (c.started) {
+        j["flags"] = flags;
+        line = fmt::format("CHECKPOINT start pid {} ({})", c.pid, flags);
+      } else {
+        auto secs = [](uint64_t a, uint64_t b) {
+          return a && b > a ? std::round(static_cast<double>(b - a) / 1e6) / 1e3 : 0.0;
+        };
+        if (t.start_ns) {
+          j["flags"] = flags;
+          j["duration_s"] = secs(t.start_ns, t.done_ns);
+          if (t.write_ns) j["start_s"] = secs(t.start_ns, t.write_ns);
+          if (t.write_ns && t.sync_ns) j["write_s"] = secs(t.write_ns, t.sync_ns);
+          if (t.buffers_done_ns) j["sync_s"] = secs(t.sync_ns, t.buffers_done_ns);
+        } else {
+          j["flags"] = nullptr;  // began before pgstall
+        }
+        line = t.start_ns ? fmt::format("CHECKPOINT done  pid {} after {} ({})", c.pid,
+                                        model::checkpoint_durations(t), flags)
+                          : fmt::format("CHECKPOINT done  pid {} (it began before pgstall started)", c.pid);
+      }
+      emit(j, line);
+      if (tty) notices.push_back(line);
     }
     for (const auto& d : session.take_deadlocks()) {
       detect::Snapshot s;

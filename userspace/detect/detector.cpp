@@ -18,6 +18,17 @@ constexpr double kNs = 1e9;
 
 double secs(uint64_t a, uint64_t b) { return b > a ? static_cast<double>(b - a) / kNs : 0.0; }
 
+// A sleep that waits for nothing but time: pg_usleep (select/pselect6 with no
+// fds up to PostgreSQL 15, nanosleep from 16).
+bool in_delay(const Snapshot& s) {
+  if (!s.in_syscall) return false;
+  static const int kSelect = model::syscall_number("select"), kPselect = model::syscall_number("pselect6"),
+                   kNanosleep = model::syscall_number("nanosleep"),
+                   kClockNanosleep = model::syscall_number("clock_nanosleep");
+  if (s.sc_nr == kNanosleep || s.sc_nr == kClockNanosleep) return true;
+  return (s.sc_nr == kSelect || s.sc_nr == kPselect) && s.sc_args[0] == 0;
+}
+
 bool is_idle_in_tx(const model::ProcessTitle& t) {
   return t.state == model::ClientState::IdleInTransaction ||
          t.state == model::ClientState::IdleInTransactionAborted;
@@ -86,6 +97,7 @@ std::string_view kind_name(Kind k) {
     case Kind::IoWait: return "io-wait";
     case Kind::HotLoop: return "hot-loop";
     case Kind::CpuBound: return "cpu-bound";
+    case Kind::DelayLoop: return "delay-loop";
   }
   return "unknown";
 }
@@ -261,6 +273,42 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
     Stall st = make(Kind::IoWait, s.offcpu_since_ns, s.lower_bound);
     st.summary = fmt::format("uninterruptible sleep (D state){}", sc.empty() ? "" : " in " + sc);
     out.push_back(std::move(st));
+  }
+
+  // delay-loop: asleep in a pure delay (pg_usleep: select/pselect6 with no
+  // fds, or nanosleep) at every look, waking and sleeping again: a polling
+  // wait Postgres gives no wait event for. Vacuum's cost delay is one too,
+  // and healthy: it says so (Timeout:VacuumDelay).
+  {
+    const bool vacuum_delay = we && we->type == "Timeout" && we->name == "VacuumDelay";
+    if (!s.on_cpu && in_delay(s) && !vacuum_delay) {
+      if (!h.delay_since) {
+        h.delay_since = s.sc_start_ns && s.sc_start_ns < now ? s.sc_start_ns : now;
+        h.delay_sleeps0 = s.nr_sleeps;
+      }
+      h.delay_seen_ns = now;
+    } else if (!(s.on_cpu && h.delay_since && secs(h.delay_seen_ns, now) < 1.0)) {
+      h.delay_since.reset();  // on CPU between two delays is part of the loop; anything else ends it
+    }
+    if (h.delay_since) {
+      const double for_s = secs(*h.delay_since, now);
+      const double rate = for_s > 0 ? static_cast<double>(s.nr_sleeps - h.delay_sleeps0) / for_s : 0;
+      if (for_s >= t_.delay_loop_s && rate >= t_.delay_loop_rate) {
+        Stall st = make(Kind::DelayLoop, *h.delay_since, false);
+        st.detail["sleeps_per_s"] = std::round(rate);
+        st.summary = fmt::format("{:.0f} short sleeps/s in {} with nothing to wait on (pg_usleep), no wait event: "
+                                 "a polling wait",
+                                 rate, sc.empty() ? "a delay" : sc);
+        if (we) st.summary = fmt::format("{:.0f} short sleeps/s in {} (pg_usleep), wait event {}", rate,
+                                         sc.empty() ? "a delay" : sc, we->text());
+        if (s.checkpoint_phase == "starting")
+          st.summary += "; its checkpoint is starting: it waits for transactions inside their commit critical "
+                        "section (delayChkptFlags): look for backends stuck in COMMIT (io-wait on pg_wal)";
+        else if (!s.checkpoint_phase.empty())
+          st.summary += "; its checkpoint is " + s.checkpoint_phase;
+        out.push_back(std::move(st));
+      }
+    }
   }
 
   // hot-loop: judged on complete kernel-aggregated windows.

@@ -18,7 +18,7 @@
 
 namespace pgstall::detect {
 
-enum class Kind { LockSleep, LwlockWait, IoWait, HotLoop, CpuBound };
+enum class Kind { LockSleep, LwlockWait, IoWait, HotLoop, CpuBound, DelayLoop };
 std::string_view kind_name(Kind k);  // "lock-sleep", "lwlock-wait", ...
 
 struct Thresholds {
@@ -32,6 +32,8 @@ struct Thresholds {
   double cpu_bound_s = 10.0;
   double cpu_busy_share = 0.7;          // share of wall time on CPU
   double cpu_few_syscalls = 500.0;      // per second: below this a busy thread is "CPU-bound"
+  double delay_loop_s = 5.0;            // sleeping in pg_usleep-style delays, again and again, this long
+  double delay_loop_rate = 2.0;         // delays per second: fewer is one long nap, not a loop
 };
 
 struct MixEntry {
@@ -97,6 +99,9 @@ struct Snapshot {
   // The heavyweight lock it sleeps on and who holds it in a conflicting
   // mode, read from shared memory; set only while it waits on one.
   std::optional<model::LockWaitRead> shm_lock;
+  // The checkpoint this process is running, by phase ("starting", "writing
+  // buffers", ...), from the checkpoint probes; "" when none (or no USDT).
+  std::string checkpoint_phase;
   // The process has exited: its last state, delivered once so its stalls end
   // with what woke it (a waiter often finishes and exits within one tick).
   bool exited = false;
@@ -140,6 +145,8 @@ class Engine {
     std::optional<uint64_t> waiting_since;  // title says "waiting"
     bool waiting_lower_bound = false;
     std::optional<uint64_t> hot_since;
+    std::optional<uint64_t> delay_since;   // sleeping in pure delays (pg_usleep) since
+    uint64_t delay_sleeps0 = 0, delay_seen_ns = 0;
     std::optional<Window> last_hot_window;
     std::optional<uint64_t> busy_since;
     uint64_t busy_check_ns = 0, busy_check_cpu = 0, busy_check_sys = 0;
