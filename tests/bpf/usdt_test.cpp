@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -40,14 +42,20 @@ TEST(Usdt, ContentionProbesAttachAndALockWaitCarriesItsTag) {
   ASSERT_TRUE(t) << err.message;
   std::string uerr;
   ASSERT_TRUE(t->attach_usdt(pm, uerr)) << uerr;
-  ASSERT_EQ(t->usdt_probes().size(), 5u);
+  std::vector<std::string> names;
   for (const auto& p : t->usdt_probes()) {
+    names.push_back(p.name);
     EXPECT_TRUE(p.attached) << p.name << ": " << p.error;
     EXPECT_GT(p.sites, 0) << p.name;
   }
+  // The contention probes, then the checkpoint's (checkpoint__done as a plain uprobe).
+  EXPECT_EQ(names, (std::vector<std::string>{"lock__wait__start", "lock__wait__done", "lwlock__wait__start",
+                                             "lwlock__wait__done", "deadlock__found", "checkpoint__start",
+                                             "buffer__checkpoint__start", "buffer__checkpoint__sync__start",
+                                             "buffer__checkpoint__done", "checkpoint__done"}));
   // Attaching again for the same executable is a no-op.
   ASSERT_TRUE(t->attach_usdt(pm, uerr)) << uerr;
-  EXPECT_EQ(t->usdt_probes().size(), 5u);
+  EXPECT_EQ(t->usdt_probes().size(), names.size());
 
   // Track the whole cluster from the postmaster down: new backends inherit it.
   pgstall_thread_state seed{};

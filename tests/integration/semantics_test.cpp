@@ -321,7 +321,9 @@ TEST_P(SemanticsTest, HealthyServerStillFlagsNothing) {
   auto summary = w.of_type("summary");
   ASSERT_EQ(summary.size(), 1u);
   EXPECT_EQ(summary[0]["counters"]["ring_drops"], 0);
-  EXPECT_EQ(summary[0]["wait_event_read_errors"], 0) << summary[0].dump();
+  std::string notices;
+  for (const auto& n : w.of_type("notice")) notices += n.dump() + "\n";
+  EXPECT_EQ(summary[0]["wait_event_read_errors"], 0) << summary[0].dump() << "\n" << notices;
 }
 
 // --dsn: when the server answers, who blocks whom comes from

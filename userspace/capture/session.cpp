@@ -22,6 +22,16 @@
 namespace pgstall::capture {
 namespace {
 
+// No longer there, or a zombie: nothing left to read.
+bool gone_or_exiting(int pid) {
+  auto stat = model::read_proc_file(pid, "stat");
+  if (!stat) return true;
+  auto close = stat->rfind(')');
+  if (close == std::string::npos || close + 2 >= stat->size()) return true;
+  const char state = (*stat)[close + 2];
+  return state == 'Z' || state == 'X';
+}
+
 // PG_WAIT_LOCK >> 24 (src/include/utils/wait_event.h, the same in 13-17).
 constexpr uint32_t kWaitClassLock = 0x03;
 
@@ -539,10 +549,14 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
       std::string err;
       s.wait_event_info = p.last_wait_event = wait_reader_.read(pid, err);
       if (!s.wait_event_info) {
-        ++wait_read_errors_;
-        if (!wait_read_warned_) {
-          wait_read_warned_ = true;
-          notices_.push_back("cannot read wait events: " + err);
+        // A process that exited between the listing and the read is a race,
+        // not a failure to read: its exit arrives through the ring.
+        if (!gone_or_exiting(pid)) {
+          ++wait_read_errors_;
+          if (!wait_read_warned_) {
+            wait_read_warned_ = true;
+            notices_.push_back("cannot read wait events: " + err);
+          }
         }
       } else if ((*s.wait_event_info >> 24) == kWaitClassLock) {
         s.shm_lock = read_lock_holders(pid, p.pg_major);
@@ -582,6 +596,7 @@ std::optional<model::LockWaitRead> Session::read_lock_holders(int pid, int pg_ma
   std::string err;
   auto r = model::read_lock_wait(mem, pid, *target, *layout, err);
   if (!r) {
+    if (gone_or_exiting(pid)) return std::nullopt;
     ++lock_graph_errors_;
     if (!lock_graph_warned_) {
       lock_graph_warned_ = true;
