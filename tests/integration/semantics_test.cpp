@@ -321,6 +321,10 @@ TEST_P(SemanticsTest, HealthyServerStillFlagsNothing) {
   auto summary = w.of_type("summary");
   ASSERT_EQ(summary.size(), 1u);
   EXPECT_EQ(summary[0]["counters"]["ring_drops"], 0);
+  // Every counter has its own name (three once shared "unknown").
+  EXPECT_FALSE(summary[0]["counters"].contains("unknown")) << summary[0].dump();
+  for (const char* c : {"lock_waits", "lwlock_waits", "deadlocks"})
+    EXPECT_TRUE(summary[0]["counters"].contains(c)) << c << ": " << summary[0].dump();
   std::string notices;
   for (const auto& n : w.of_type("notice")) notices += n.dump() + "\n";
   EXPECT_EQ(summary[0]["wait_event_read_errors"], 0) << summary[0].dump() << "\n" << notices;

@@ -34,7 +34,8 @@ volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
 const char* counter_name(int c) {
-  switch (c) {
+  // On the enum, so that -Wswitch names a counter added without a name here.
+  switch (static_cast<pgstall_counter>(c)) {
     case PGSTALL_CNT_SYSCALLS: return "syscalls";
     case PGSTALL_CNT_SWITCHES: return "switches";
     case PGSTALL_CNT_WAKEUPS: return "wakeups";
@@ -47,6 +48,10 @@ const char* counter_name(int c) {
     case PGSTALL_CNT_RING_DROPS: return "ring_drops";
     case PGSTALL_CNT_STORAGE_FAILS: return "untracked_children";
     case PGSTALL_CNT_BLOCK_MAP_FULL: return "block_requests_unrecorded";
+    case PGSTALL_CNT_LOCK_WAITS: return "lock_waits";
+    case PGSTALL_CNT_LWLOCK_WAITS: return "lwlock_waits";
+    case PGSTALL_CNT_DEADLOCKS: return "deadlocks";
+    case PGSTALL_CNT__MAX: break;
   }
   return "unknown";
 }
