@@ -493,6 +493,15 @@ TEST(DelayLoop, PollingInPgUsleepIsFlaggedWithItsCheckpoint) {
   EXPECT_NE(s[0].stall.summary.find("delayChkptFlags"), std::string::npos) << s[0].stall.summary;
   // Nothing else is made of it.
   for (const auto& x : ev) EXPECT_EQ(x.stall.kind, Kind::DelayLoop);
+  // It ends when it stops polling; the timer's waker is not named.
+  auto end = e.update(kT0 + 8 * kSec, {[&] {
+                        Snapshot s = sleeping_in(77, "epoll_wait", kT0 + 8 * kSec - 1000);
+                        s.last_waker_pid = 22;
+                        return s;
+                      }()});
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0].type, Event::Type::End);
+  EXPECT_EQ(end[0].woken_by, 0u);
 }
 
 TEST(DelayLoop, BriefRunsBetweenDelaysDoNotEndIt) {

@@ -461,6 +461,9 @@ std::vector<Event> Engine::update(uint64_t now, const std::vector<Snapshot>& sna
       // A wait ends with a wake-up: the one that ended the long sleep inside
       // the stall, else the latest one seen.
       e.woken_by = s.long_sleep_end_ns > st.since_ns ? s.long_sleep_waker_pid : s.last_waker_pid;
+      // A polling loop's sleeps end by their timer: whoever ran the timer
+      // interrupt is no cause.
+      if (st.kind == Kind::DelayLoop) e.woken_by = 0;
       e.exited = s.exited;
     } else {
       e.exited = true;
