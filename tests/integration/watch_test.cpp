@@ -227,6 +227,18 @@ TEST(WatchErrors, BadTargetsFailClearly) {
   EXPECT_NE(r.err.find("not a duration"), std::string::npos) << r.err;
 }
 
+// No postgres at all: in a new pid namespace with its own /proc, the test
+// cluster is invisible, as if nothing ran.
+TEST(WatchErrors, NoPostgresRunningSaysSo) {
+  auto r = run("unshare --pid --fork --mount-proc " + pgstall_binary() + " watch --duration 1s");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("no PostgreSQL is running on this machine"), std::string::npos) << r.err;
+  // With --json too: the error goes to stderr, nothing half-written to stdout.
+  r = run("unshare --pid --fork --mount-proc " + pgstall_binary() + " watch --json --duration 1s");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(r.out.find("\"type\":\"stall\""), std::string::npos) << r.out;
+}
+
 TEST(WatchErrors, NotRootSaysSo) {
   auto r = run("setpriv --reuid=65534 --regid=65534 --clear-groups " + pgstall_binary() + " watch --duration 1s");
   EXPECT_EQ(r.status, 1);
