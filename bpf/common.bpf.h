@@ -51,6 +51,12 @@ struct events_map {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized by userspace before load */
 };
+struct user_stacks_map {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, PGSTALL_USTACKS);
+	__type(key, __u32);
+	__uint(value_size, PGSTALL_USTACK_DEPTH * sizeof(__u64));
+};
 struct blk_inflight_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
@@ -69,6 +75,7 @@ extern struct counters_map counters SEC(".maps");
 extern struct events_map events SEC(".maps");
 extern struct blk_inflight_map blk_inflight SEC(".maps");
 extern struct blk_hist_map blk_hist SEC(".maps");
+extern struct user_stacks_map user_stacks SEC(".maps");
 
 /* Configuration, set by userspace between open and load. */
 extern const volatile __u64 slow_syscall_ns;

@@ -8,6 +8,7 @@ struct counters_map counters SEC(".maps");
 struct events_map events SEC(".maps");
 struct blk_inflight_map blk_inflight SEC(".maps");
 struct blk_hist_map blk_hist SEC(".maps");
+struct user_stacks_map user_stacks SEC(".maps");
 
 const volatile __u64 slow_syscall_ns = 1000000000ULL;
 const volatile __u64 slow_offcpu_ns = 1000000000ULL;

@@ -57,6 +57,8 @@ struct pgstall_window {
 };
 
 #define PGSTALL_TRANCHE_LEN 32
+#define PGSTALL_USTACK_DEPTH 32    /* user frames kept at an LWLock wait's start */
+#define PGSTALL_USTACKS 1024       /* distinct user stacks kept (stack-trace map) */
 
 /* Postgres' own words for a wait, from its USDT probes (when the binary has
  * them and they are attached). */
@@ -67,7 +69,7 @@ struct pgstall_pg_wait {
 	__s32 lock_mode;        /* LOCKMODE: 1 AccessShareLock .. 8 AccessExclusiveLock */
 	__u64 lwlock_since_ns;  /* LWLock wait started (0: none) */
 	__s32 lwlock_mode;      /* LWLockMode: 0 exclusive, 1 shared, 2 wait-until-free */
-	__u32 _pad;
+	__s32 lwlock_stack_id;  /* user stack at the wait's start in user_stacks; < 0: none */
 	char lwlock_tranche[PGSTALL_TRANCHE_LEN];
 };
 

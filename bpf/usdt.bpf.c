@@ -63,6 +63,10 @@ int BPF_USDT(pgstall_lwlock_wait_start, const char *tranche, int mode)
 	st->pg.lwlock_mode = mode;
 	if (bpf_probe_read_user_str(st->pg.lwlock_tranche, sizeof(st->pg.lwlock_tranche), tranche) < 0)
 		st->pg.lwlock_tranche[0] = 0;
+	/* Who waits: the sleep itself is a futex in libc, whose frames end the
+	 * walk; here, inside Postgres (frame pointers kept), the callers are
+	 * all there. */
+	st->pg.lwlock_stack_id = bpf_get_stackid(ctx, &user_stacks, BPF_F_USER_STACK);
 	count(PGSTALL_CNT_LWLOCK_WAITS);
 	return 0;
 }

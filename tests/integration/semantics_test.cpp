@@ -224,6 +224,19 @@ TEST_P(SemanticsTest, FrozenWalShowsWalWriteLwlockWaits) {
   ASSERT_TRUE(lw) << "no lwlock-wait on WALWrite under fsfreeze\n" << w.dump();
   EXPECT_EQ(lw->json["detail"]["lwlock"].value("source", ""), lwlock_source()) << lw->json.dump();
   EXPECT_EQ(lw->json["detail"].value("wait_event", ""), "LWLock:WALWrite") << lw->json.dump();
+  if (usdt()) {
+    // The user stack taken at lwlock__wait__start: LWLockAcquire (or
+    // ...OrWait) called from the WAL flush that wants the lock.
+    const auto& us = lw->json["detail"]["user_stack"];
+    ASSERT_GE(us.size(), 3u) << lw->json.dump();
+    EXPECT_EQ(us[0].get<std::string>().rfind("LWLockAcquire", 0), 0u) << us.dump();
+    bool xlog = false;
+    for (const auto& f : us) xlog = xlog || f.get<std::string>().rfind("XLog", 0) == 0;
+    EXPECT_TRUE(xlog) << us.dump();
+    EXPECT_NE(lw->json.value("summary", "").find(" in XLog"), std::string::npos) << lw->json.dump();
+  } else {
+    EXPECT_FALSE(lw->json["detail"].contains("user_stack")) << lw->json.dump();
+  }
   s.stop();
   w.run_for(2s);
   EXPECT_EQ(w.stop(), 0);

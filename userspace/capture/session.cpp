@@ -611,6 +611,23 @@ std::optional<model::LockWaitRead> Session::read_lock_holders(int pid, int pg_ma
 
 void Session::enrich(detect::Stall& stall) {
   int pid = stall.pid;
+  // Who waits for the LWLock: the user stack taken at lwlock__wait__start.
+  // Return addresses are looked up one byte back, inside their call.
+  if (stall.kind == detect::Kind::LwlockWait) {
+    if (auto st = tracer_.state(pid); st && st->pg.lwlock_since_ns && st->pg.lwlock_stack_id >= 0) {
+      auto ips = tracer_.user_stack(st->pg.lwlock_stack_id);
+      for (size_t i = 1; i < ips.size(); ++i) --ips[i];
+      if (auto names = symbolizer_.symbolize(pid, ips); !names.empty()) {
+        // The caller that wanted the lock, past LWLockAcquire & co.
+        for (const auto& n : names) {
+          if (n.rfind("LWLock", 0) == 0) continue;
+          stall.summary += " in " + n;
+          break;
+        }
+        stall.detail["user_stack"] = std::move(names);
+      }
+    }
+  }
   // A checkpoint in progress in the same cluster: behind many I/O and WAL
   // stalls, and the checkpointer's own stall is one of its phases.
   if (auto c = checkpoint_of(pid)) {

@@ -301,6 +301,19 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
   return true;
 }
 
+std::vector<uint64_t> Tracer::user_stack(int32_t id) const {
+  std::vector<uint64_t> out;
+  if (id < 0) return out;
+  uint64_t ips[PGSTALL_USTACK_DEPTH] = {};
+  const uint32_t key = static_cast<uint32_t>(id);
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.user_stacks), &key, ips) != 0) return out;
+  for (uint64_t ip : ips) {
+    if (!ip) break;
+    out.push_back(ip);
+  }
+  return out;
+}
+
 uint32_t Tracer::sc_gen() const { return __atomic_load_n(&skel_->bss->sc_gen, __ATOMIC_RELAXED); }
 
 bool Tracer::track(int pid, const pgstall_thread_state& seed, std::string& err) {

@@ -95,6 +95,9 @@ class Tracer {
   // process of it. Returns false with a message when nothing attached.
   bool attach_usdt(int pid, std::string& err);
   const std::vector<UsdtProbe>& usdt_probes() const { return usdt_; }
+  // The user stack recorded at an LWLock wait's start (pgstall_pg_wait
+  // .lwlock_stack_id): return addresses, innermost first; empty when gone.
+  std::vector<uint64_t> user_stack(int32_t id) const;
   bool usdt_enabled() const { return usdt_on_; }
 
   // Window epochs: bumping starts a new syscall-mix window in every thread.
