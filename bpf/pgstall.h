@@ -33,6 +33,7 @@ enum pgstall_counter {
 	PGSTALL_CNT_LOCK_WAITS,       /* USDT lock__wait__start of tracked threads */
 	PGSTALL_CNT_LWLOCK_WAITS,     /* USDT lwlock__wait__start */
 	PGSTALL_CNT_DEADLOCKS,        /* USDT deadlock__found */
+	PGSTALL_CNT_USTACK_LOST,      /* LWLock wait whose user stack could not be kept */
 	PGSTALL_CNT__MAX
 };
 

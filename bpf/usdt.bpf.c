@@ -67,6 +67,8 @@ int BPF_USDT(pgstall_lwlock_wait_start, const char *tranche, int mode)
 	 * walk; here, inside Postgres (frame pointers kept), the callers are
 	 * all there. */
 	st->pg.lwlock_stack_id = bpf_get_stackid(ctx, &user_stacks, BPF_F_USER_STACK);
+	if (st->pg.lwlock_stack_id < 0)
+		count(PGSTALL_CNT_USTACK_LOST); /* map full, or a hash collision with another stack */
 	count(PGSTALL_CNT_LWLOCK_WAITS);
 	return 0;
 }

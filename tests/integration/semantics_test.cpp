@@ -336,7 +336,7 @@ TEST_P(SemanticsTest, HealthyServerStillFlagsNothing) {
   EXPECT_EQ(summary[0]["counters"]["ring_drops"], 0);
   // Every counter has its own name (three once shared "unknown").
   EXPECT_FALSE(summary[0]["counters"].contains("unknown")) << summary[0].dump();
-  for (const char* c : {"lock_waits", "lwlock_waits", "deadlocks"})
+  for (const char* c : {"lock_waits", "lwlock_waits", "deadlocks", "user_stacks_lost"})
     EXPECT_TRUE(summary[0]["counters"].contains(c)) << c << ": " << summary[0].dump();
   std::string notices;
   for (const auto& n : w.of_type("notice")) notices += n.dump() + "\n";

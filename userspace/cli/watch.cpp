@@ -51,6 +51,7 @@ const char* counter_name(int c) {
     case PGSTALL_CNT_LOCK_WAITS: return "lock_waits";
     case PGSTALL_CNT_LWLOCK_WAITS: return "lwlock_waits";
     case PGSTALL_CNT_DEADLOCKS: return "deadlocks";
+    case PGSTALL_CNT_USTACK_LOST: return "user_stacks_lost";
     case PGSTALL_CNT__MAX: break;
   }
   return "unknown";
@@ -58,7 +59,8 @@ const char* counter_name(int c) {
 
 // The counters that mean something was lost.
 bool is_loss(int c) {
-  return c == PGSTALL_CNT_RING_DROPS || c == PGSTALL_CNT_STORAGE_FAILS || c == PGSTALL_CNT_BLOCK_MAP_FULL;
+  return c == PGSTALL_CNT_RING_DROPS || c == PGSTALL_CNT_STORAGE_FAILS || c == PGSTALL_CNT_BLOCK_MAP_FULL ||
+         c == PGSTALL_CNT_USTACK_LOST;
 }
 
 std::pair<int, int> terminal_size() {
