@@ -43,13 +43,6 @@ std::pair<uint64_t, uint64_t> first_mapping(int pid, const std::string& path_suf
   return {0, 0};
 }
 
-int postmaster_of(const std::map<std::string, std::string>& env) {
-  std::ifstream f(env.at("PGSTALL_PGDATA") + "/postmaster.pid");
-  int pid = 0;
-  f >> pid;
-  return pid;
-}
-
 }  // namespace
 
 TEST(Symbolize, OwnFunctionsByNameTheRestAsFileOffset) {
@@ -76,7 +69,7 @@ TEST(Symbolize, OwnFunctionsByNameTheRestAsFileOffset) {
 TEST(Symbolize, DebiansStrippedPostgres) {
   ASSERT_EQ(geteuid(), 0u) << "needs root: another user's /proc/PID/map_files";
   auto env = cluster_env(true);
-  const int pm = postmaster_of(env);
+  const int pm = postmaster_pid(env);
   ASSERT_GT(pm, 0) << "no test cluster";
   const std::string bin = env["PGSTALL_BINDIR"] + "/postgres";
   // PostgresMain's link-time address and size from .dynsym.

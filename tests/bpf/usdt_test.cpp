@@ -17,17 +17,6 @@
 using namespace pgstall::itest;
 using namespace std::chrono_literals;
 
-namespace {
-
-int postmaster_pid(const std::map<std::string, std::string>& env) {
-  std::ifstream f(env.at("PGSTALL_PGDATA") + "/postmaster.pid");
-  int pid = 0;
-  f >> pid;
-  return pid;
-}
-
-}  // namespace
-
 TEST(Usdt, ContentionProbesAttachAndALockWaitCarriesItsTag) {
   ASSERT_EQ(geteuid(), 0u) << "needs root";
   auto env = cluster_env(true);

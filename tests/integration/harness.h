@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -74,6 +75,16 @@ inline std::map<std::string, std::string> cluster_env(bool loop = true) {
   auto r = run(script("pgcluster.sh") + (loop ? " up --loop" : " up"));
   EXPECT_EQ(r.status, 0) << r.err;
   return parse_kv(r.out);
+}
+
+// The test cluster's postmaster, from its postmaster.pid (0 when unreadable).
+inline int postmaster_pid(const std::map<std::string, std::string>& env) {
+  auto it = env.find("PGSTALL_PGDATA");
+  if (it == env.end()) return 0;
+  std::ifstream f(it->second + "/postmaster.pid");
+  int pid = 0;
+  f >> pid;
+  return pid;
 }
 
 inline std::string psql(const std::string& sql) {
