@@ -46,7 +46,8 @@ scenario_start() {
     pgbench_pid="$(pgs_spawn fsfreeze "$log" "${PGS_AS_PG[@]}" \
         "$(pgs_bindir)/pgbench" -n -c 4 -j 2 -T "$t" -P 1 "$PGSTALL_DB")"
     backends="$(pgs_new_pgbench_backends fsfreeze 4 "$before")" ||
-        pgs_die "pgbench did not connect, see $log"
+        pgs_die "pgbench did not connect; its log: $(tail -n 5 "$log" 2>/dev/null | tr '\n' ' ');" \
+            "sessions: $(pgs_sql_value "SELECT string_agg(coalesce(application_name, '?') || ':' || coalesce(state, '-'), ' ') FROM pg_stat_activity WHERE backend_type = 'client backend'")"
     sleep 2
     kill -0 "$pgbench_pid" 2>/dev/null || pgs_die "pgbench exited early, see $log"
 

@@ -56,7 +56,8 @@ scenario_start() {
     pgbench_pid="$(pgs_spawn healthy "$log" "${PGS_AS_PG[@]}" \
         "$(pgs_bindir)/pgbench" -n -S -c 4 -j 2 -T "$d" -P 1 "$PGSTALL_DB")"
     backends="$(pgs_new_pgbench_backends healthy 4 "$before")" ||
-        pgs_die "pgbench did not connect, see $log"
+        pgs_die "pgbench did not connect; its log: $(tail -n 5 "$log" 2>/dev/null | tr '\n' ' ');" \
+            "sessions: $(pgs_sql_value "SELECT string_agg(coalesce(application_name, '?') || ':' || coalesce(state, '-'), ' ') FROM pg_stat_activity WHERE backend_type = 'client backend'")"
 
     pgs_wait_until 10 "idle session $idle" pgs_activity_is "$idle" "state = 'idle'"
     pgs_wait_until 10 "idle-in-transaction session $idle_tx" \
