@@ -57,6 +57,29 @@ struct user_stacks_map {
 	__type(key, __u32);
 	__uint(value_size, PGSTALL_USTACK_DEPTH * sizeof(__u64));
 };
+/* Flame-graph stacks (record). Sized by userspace before load: 1 entry when
+ * not recording. */
+struct stacks_map {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__uint(value_size, PGSTALL_STACK_DEPTH * sizeof(__u64));
+};
+/* Double-buffered: programs add to the map agg_gen selects, userspace flips
+ * agg_gen and drains the other one, so nothing is lost between read and
+ * delete. */
+struct offcpu_agg_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pgstall_offcpu_key);
+	__type(value, struct pgstall_offcpu_val);
+};
+struct oncpu_agg_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pgstall_oncpu_key);
+	__type(value, __u64);
+};
 struct blk_inflight_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
@@ -76,6 +99,11 @@ extern struct events_map events SEC(".maps");
 extern struct blk_inflight_map blk_inflight SEC(".maps");
 extern struct blk_hist_map blk_hist SEC(".maps");
 extern struct user_stacks_map user_stacks SEC(".maps");
+extern struct stacks_map stacks SEC(".maps");
+extern struct offcpu_agg_map offcpu_agg0 SEC(".maps");
+extern struct offcpu_agg_map offcpu_agg1 SEC(".maps");
+extern struct oncpu_agg_map oncpu_agg0 SEC(".maps");
+extern struct oncpu_agg_map oncpu_agg1 SEC(".maps");
 
 /* Configuration, set by userspace between open and load. */
 extern const volatile __u64 slow_syscall_ns;
@@ -86,6 +114,10 @@ extern volatile __u32 epoch;
  * syscall tracepoints: a thread's sc_* fields are current only when its
  * sc_gen equals it (else the exit was missed while detached). */
 extern volatile __u32 sc_gen;
+/* Record: take stacks at switch-out and aggregate off-CPU time by stack. */
+extern const volatile __u32 offcpu_stacks;
+/* Which aggregation buffer the programs add to (0 or 1); flipped by userspace. */
+extern volatile __u32 agg_gen;
 
 static __always_inline void count(enum pgstall_counter c)
 {
@@ -93,6 +125,20 @@ static __always_inline void count(enum pgstall_counter c)
 	__u64 *v = bpf_map_lookup_elem(&counters, &key);
 	if (v)
 		(*v)++;
+}
+
+/* A stack id from bpf_get_stackid: a stack that was there and could not be
+ * kept (map full: -ENOMEM; bucket taken by another stack: -EEXIST) is a
+ * counted loss; no stack at all (-EFAULT) is not. */
+static __always_inline __s32 stack_id(long id)
+{
+	if (id >= 0)
+		return (__s32)id;
+	if (id == -12 || id == -17) {
+		count(PGSTALL_CNT_STACKS_LOST);
+		return PGSTALL_LOST_STACK;
+	}
+	return PGSTALL_NO_STACK;
 }
 
 static __always_inline struct pgstall_thread_state *tracked_state(struct task_struct *t)

@@ -9,8 +9,15 @@ struct events_map events SEC(".maps");
 struct blk_inflight_map blk_inflight SEC(".maps");
 struct blk_hist_map blk_hist SEC(".maps");
 struct user_stacks_map user_stacks SEC(".maps");
+struct stacks_map stacks SEC(".maps");
+struct offcpu_agg_map offcpu_agg0 SEC(".maps");
+struct offcpu_agg_map offcpu_agg1 SEC(".maps");
+struct oncpu_agg_map oncpu_agg0 SEC(".maps");
+struct oncpu_agg_map oncpu_agg1 SEC(".maps");
 
 const volatile __u64 slow_syscall_ns = 1000000000ULL;
 const volatile __u64 slow_offcpu_ns = 1000000000ULL;
 volatile __u32 epoch;
 volatile __u32 sc_gen;
+const volatile __u32 offcpu_stacks = 0;
+volatile __u32 agg_gen;

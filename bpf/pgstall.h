@@ -34,6 +34,9 @@ enum pgstall_counter {
 	PGSTALL_CNT_LWLOCK_WAITS,     /* USDT lwlock__wait__start */
 	PGSTALL_CNT_DEADLOCKS,        /* USDT deadlock__found */
 	PGSTALL_CNT_USTACK_LOST,      /* LWLock wait whose user stack could not be kept */
+	PGSTALL_CNT_STACKS_LOST,      /* record: a stack not kept (stack map full or bucket taken) */
+	PGSTALL_CNT_AGG_FULL,         /* record: a stack's weight not aggregated (aggregation map full) */
+	PGSTALL_CNT_ONCPU_SAMPLES,    /* record: on-CPU samples of tracked threads */
 	PGSTALL_CNT__MAX
 };
 
@@ -60,6 +63,10 @@ struct pgstall_window {
 #define PGSTALL_TRANCHE_LEN 32
 #define PGSTALL_USTACK_DEPTH 32    /* user frames kept at an LWLock wait's start */
 #define PGSTALL_USTACKS 1024       /* distinct user stacks kept (stack-trace map) */
+#define PGSTALL_QUERY_LEN 256      /* query text kept (--queries only) */
+#define PGSTALL_STACK_DEPTH 64     /* frames kept per stack for flame graphs (record) */
+#define PGSTALL_NO_STACK (-1)      /* no stack: none taken, or none there (a user-mode sample has no kernel stack) */
+#define PGSTALL_LOST_STACK (-2)    /* a stack that was there but could not be kept (counted) */
 
 /* Postgres' own words for a wait, from its USDT probes (when the binary has
  * them and they are attached). */
@@ -106,6 +113,42 @@ struct pgstall_thread_state {
 	__u32 sc_gen;          /* syscall-tracing generation of the last sys_enter/exit */
 	__u64 sleep_sc_args[4];
 	struct pgstall_pg_wait pg;
+	/* The statement running, from query__start/done: only with --queries
+	 * (those probes fire on every statement, and the text can hold
+	 * personal data). query_since_ns 0: none (or not traced). */
+	__u64 query_since_ns;
+	char query[PGSTALL_QUERY_LEN];
+	/* Stacks at the last switch-out to sleep, in `stacks` (record only):
+	 * the exact stacks of a thread stalled now. */
+	__s32 off_kstack;
+	__s32 off_ustack;
+	__u32 off_pg;          /* Postgres wait at switch-out: 0 none, 1 heavyweight lock, 2 LWLock */
+	__u32 _pad2;
+};
+
+/* Off-CPU time aggregated in the kernel (record): one entry per thread,
+ * stack pair and kind of sleep; the weight is added when the thread runs
+ * again. */
+struct pgstall_offcpu_key {
+	__u32 tgid;
+	__u32 pid;
+	__s32 kstack;
+	__s32 ustack;
+	__u32 state;   /* prev_state at switch-out: 1 S, 2 D, ... */
+	__s32 sc_nr;   /* the syscall it slept in, -1 none */
+	__u32 pg;      /* 0 none, 1 heavyweight lock, 2 LWLock (from USDT) */
+	__u32 _pad;
+};
+struct pgstall_offcpu_val {
+	__u64 ns;
+	__u64 count;
+};
+/* On-CPU samples (cpu-clock perf events), per thread and stack pair. */
+struct pgstall_oncpu_key {
+	__u32 tgid;
+	__u32 pid;
+	__s32 kstack;
+	__s32 ustack;
 };
 
 /* Ring records */

@@ -4,6 +4,34 @@
  * waker's context. */
 #include "common.bpf.h"
 
+/* Off-CPU time by stack (record): added when the thread runs again, to the
+ * buffer agg_gen selects. A full map is a counted loss. */
+static __always_inline void add_offcpu(struct task_struct *t, struct pgstall_thread_state *st, __u64 ns)
+{
+	struct pgstall_offcpu_key k = {};
+	k.tgid = t->tgid;
+	k.pid = t->pid;
+	k.kstack = st->off_kstack;
+	k.ustack = st->off_ustack;
+	k.state = st->offcpu_state;
+	k.sc_nr = st->sleep_sc_nr;
+	k.pg = st->off_pg;
+	struct pgstall_offcpu_val *v, zero = {};
+	void *map = agg_gen & 1 ? (void *)&offcpu_agg1 : (void *)&offcpu_agg0;
+	v = bpf_map_lookup_elem(map, &k);
+	if (!v) {
+		/* EEXIST here is another CPU adding the same key: fine */
+		bpf_map_update_elem(map, &k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(map, &k);
+		if (!v) {
+			count(PGSTALL_CNT_AGG_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->ns, ns);
+	__sync_fetch_and_add(&v->count, 1);
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
@@ -25,6 +53,13 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 		st->sleep_sc_nr = PGSTALL_NO_SYSCALL;
 		if (prev_state) {
 			st->nr_sleeps++;
+			if (offcpu_stacks) {
+				/* In prev's context: its kernel stack into the
+				 * scheduler, its user stack at the syscall. */
+				st->off_kstack = stack_id(bpf_get_stackid(ctx, &stacks, 0));
+				st->off_ustack = stack_id(bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK));
+				st->off_pg = st->pg.lock_since_ns ? 1 : st->pg.lwlock_since_ns ? 2 : 0;
+			}
 			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 			long nr = regs ? SC_SLEEP_NR(regs) : -1;
 			if (nr >= 0) {
@@ -59,6 +94,10 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 				submit(r);
 			}
 		}
+		/* Sleeps that began before pgstall did have no stack: left out. */
+		if (offcpu_stacks && since && st->offcpu_state &&
+		    (st->off_kstack != PGSTALL_NO_STACK || st->off_ustack != PGSTALL_NO_STACK))
+			add_offcpu(next, st, now - since);
 		st->offcpu_since_ns = 0;
 		st->oncpu_since_ns = now;
 	}
@@ -94,6 +133,8 @@ int BPF_PROG(pgstall_fork, struct task_struct *parent, struct task_struct *child
 	st->tgid = child->tgid;
 	st->sc_nr = PGSTALL_NO_SYSCALL;
 	st->sleep_sc_nr = PGSTALL_NO_SYSCALL;
+	st->off_kstack = PGSTALL_NO_STACK;
+	st->off_ustack = PGSTALL_NO_STACK;
 	/* the child has not run yet: it is runnable, off CPU */
 	st->offcpu_since_ns = now;
 	count(PGSTALL_CNT_FORKS);

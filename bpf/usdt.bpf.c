@@ -102,6 +102,31 @@ int BPF_USDT(pgstall_deadlock_found)
 	return 0;
 }
 
+/* Opt-in (--queries): every statement's start and end. Costly (a uprobe
+ * trap per statement twice) and the text may hold personal data, so it is
+ * never loaded by default. */
+SEC("usdt")
+int BPF_USDT(pgstall_query_start, const char *query)
+{
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
+	if (!st)
+		return 0;
+	st->query_since_ns = bpf_ktime_get_ns();
+	if (bpf_probe_read_user_str(st->query, sizeof(st->query), query) < 0)
+		st->query[0] = 0;
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(pgstall_query_done)
+{
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
+	if (!st)
+		return 0;
+	st->query_since_ns = 0;
+	return 0;
+}
+
 static __always_inline int checkpoint_rec(__u32 phase, __u32 flags)
 {
 	if (!tracked_state(bpf_get_current_task_btf()))

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # CPU-bound long runner: one backend stays on CPU doing integer arithmetic
-# in PL/pgSQL, with (almost) no syscalls.
+# in PL/pgSQL, with (almost) no syscalls; or, with PGSTALL_CPUBOUND_QUERY=sql,
+# a plain SQL query the executor grinds through (a four-way cross join of
+# pg_class, in shared buffers).
 set -euo pipefail
 
 PGS_SELF=cpubound
@@ -17,7 +19,9 @@ start  One session runs a pure-CPU PL/pgSQL loop (integer arithmetic only) for
 stop   Terminate the backend and its session.
 
 Environment: PGSTALL_SCENARIO_TIMEOUT (default 120 s): the loop's duration
-and the safety timeout. Needs scripts/pgcluster.sh up.
+and the safety timeout. PGSTALL_CPUBOUND_QUERY=sql: a cross-join SELECT
+(statement_timeout = the timeout) instead of the PL/pgSQL loop.
+Needs scripts/pgcluster.sh up.
 
 Example:
   eval "\$(sudo scripts/scenario/cpubound.sh start)"
@@ -33,6 +37,12 @@ scenario_start() {
     pid="$(pgs_session cpubound cpu "$((t + 10))")"
     # The deadline is checked once per 100k iterations; clock_timestamp()
     # reads the vDSO clock, so the loop makes no syscalls at all.
+    local like="DO%"
+    if [[ "${PGSTALL_CPUBOUND_QUERY:-plpgsql}" == sql ]]; then
+        like="SELECT count(*) FROM pg_class a%"
+        pgs_send cpubound cpu "SET statement_timeout = '${t}s';"
+        pgs_send cpubound cpu "SELECT count(*) FROM pg_class a, pg_class b, pg_class c, pg_class d;"
+    else
     pgs_send cpubound cpu "DO \$\$
 DECLARE
   deadline timestamptz := clock_timestamp() + interval '$t seconds';
@@ -45,8 +55,9 @@ BEGIN
   END LOOP;
   RAISE NOTICE 'cpubound done: %', acc;
 END \$\$;"
+    fi
     if ! pgs_wait_until 20 "backend $pid running the loop" \
-        pgs_activity_is "$pid" "state = 'active' AND query LIKE 'DO%'"; then
+        pgs_activity_is "$pid" "state = 'active' AND query LIKE '$like'"; then
         pgs_log "psql stderr: $(cat "$PGSTALL_SCENARIO_DIR/cpubound.cpu.err" 2>/dev/null)"
         pgs_log "its activity: $(pgs_sql_value "SELECT state || ' | ' || left(query, 60) FROM pg_stat_activity WHERE pid = $pid")"
         return 1

@@ -145,7 +145,8 @@ class Watch {
     Json json;
   };
 
-  explicit Watch(const std::vector<std::string>& extra_args) {
+  // sub: "watch", or "record" (which takes --json too).
+  explicit Watch(const std::vector<std::string>& extra_args, const std::string& sub = "watch") {
     int out[2];
     if (pipe(out) != 0) return;
     pid_ = fork();
@@ -153,7 +154,7 @@ class Watch {
       dup2(out[1], 1);
       close(out[0]);
       close(out[1]);
-      std::vector<std::string> args = {pgstall_binary(), "watch", "--json"};
+      std::vector<std::string> args = {pgstall_binary(), sub, "--json"};
       args.insert(args.end(), extra_args.begin(), extra_args.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -209,6 +210,28 @@ class Watch {
     close(fd_);
     exit_status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
     return exit_status_;
+  }
+
+  // Waits for it to exit by itself (at most timeout); its status, or -1
+  // if it is still running.
+  int wait_exit(Clock::duration timeout) {
+    if (pid_ <= 0) return exit_status_;
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      int st = 0;
+      pid_t r = waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        while (read_some(Clock::now() + std::chrono::milliseconds(200))) {
+        }
+        pid_ = -1;
+        close(fd_);
+        fd_ = -1;
+        exit_status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+        return exit_status_;
+      }
+      read_some(std::min(deadline, Clock::now() + std::chrono::milliseconds(200)));
+    }
+    return -1;
   }
 
   const std::vector<Line>& lines() const { return lines_; }

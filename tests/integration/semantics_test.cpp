@@ -21,7 +21,9 @@ class SemanticsTest : public ::testing::TestWithParam<bool> {
   bool usdt() const { return GetParam(); }
   std::vector<std::string> target(std::vector<std::string> extra = {}) {
     extra.insert(extra.begin(), {"--data-dir", env_["PGSTALL_PGDATA"]});
-    if (!usdt()) extra.push_back("--no-usdt");
+    // With USDT, the LWLock probes from the start (the default attaches them
+    // on demand; that is tested on its own below).
+    extra.push_back(usdt() ? "--lwlock-probes=always" : "--no-usdt");
     return extra;
   }
   // The start line says what was attached: with USDT, the contention probes
@@ -92,6 +94,7 @@ TEST_P(SemanticsTest, RowLockIsATransactionIdShareLockEndedByItsHolder) {
       << hit->json.dump();
   ASSERT_FALSE(d["holder_candidates"].empty()) << d.dump();
   EXPECT_EQ(d["holder_candidates"][0]["pid"], holder) << d.dump();
+  EXPECT_FALSE(d.contains("query")) << "query text without --queries: " << d.dump();
   s.stop();
   auto end = w.wait_for(
       [&](const Json& x) { return x.value("type", "") == "stall_end" && x.value("pid", 0) == waiter; }, 5s);
@@ -394,4 +397,78 @@ TEST(SqlEnrichment, UnreachableServerIsANoticeNotAFailure) {
   EXPECT_NE(n->json.value("message", "").find("cannot connect"), std::string::npos) << n->json.dump();
   s.stop();
   EXPECT_EQ(w.stop(), 0);
+}
+
+// --queries: the statement probes are attached on request only, and a
+// stall shows the statement that runs, as pg_stat_activity has it.
+TEST(QueriesTest, StallShowsTheRunningStatementOnlyWhenAskedFor) {
+  ASSERT_EQ(geteuid(), 0u) << "integration tests need root";
+  auto env = cluster_env(true);
+  Watch w({"--data-dir", env["PGSTALL_PGDATA"], "--lock-sleep", "2s", "--queries"});
+  ASSERT_TRUE(w.started()) << w.dump();
+  auto start = w.of_type("start");
+  ASSERT_EQ(start.size(), 1u);
+  EXPECT_EQ(start[0].value("queries", false), true) << start[0].dump();
+  std::set<std::string> attached;
+  for (const auto& p : start[0]["usdt"])
+    if (p["attached"].get<bool>()) attached.insert(p["name"].get<std::string>());
+  EXPECT_TRUE(attached.count("query__start") && attached.count("query__done")) << start[0].dump();
+  Scenario s("rowlock");
+  ASSERT_TRUE(s.ok());
+  const int waiter = s.pid("WAITER_PID");
+  ASSERT_GT(waiter, 0);
+  auto hit = w.wait_for(is_stall("lock-sleep", waiter), 8s);
+  ASSERT_TRUE(hit) << w.dump();
+  const auto& d = hit->json["detail"];
+  ASSERT_TRUE(d.contains("query")) << d.dump();
+  auto seen = psql("SELECT left(query, 255) FROM pg_stat_activity WHERE pid = " + std::to_string(waiter));
+  EXPECT_EQ(d["query"].value("text", ""), seen) << d.dump();
+  EXPECT_GE(d["query"].value("running_s", 0.0), 2.0) << d.dump();
+  EXPECT_EQ(d["query"].value("truncated", true), false) << d.dump();
+  s.stop();
+  EXPECT_EQ(w.stop(), 0);
+}
+
+// Without USDT there is no statement probe to ask for: refused, not ignored.
+TEST(QueriesTest, QueriesWithNoUsdtIsRefused) {
+  auto r = run(pgstall_binary() + " watch --queries --no-usdt --duration 1s");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("excludes"), std::string::npos) << r.err;
+}
+
+// The default: LWLock probes off until a backend sits in an LWLock wait,
+// then on (the waits after that come with mode and caller), and said so.
+TEST(LwlockProbesTest, AttachedOnDemandWhenWalWriteStalls) {
+  ASSERT_EQ(geteuid(), 0u) << "integration tests need root";
+  auto env = cluster_env(true);
+  Watch w({"--data-dir", env["PGSTALL_PGDATA"]});
+  ASSERT_TRUE(w.started()) << w.dump();
+  auto start = w.of_type("start");
+  ASSERT_EQ(start.size(), 1u);
+  for (const auto& p : start[0]["usdt"]) {
+    const auto name = p["name"].get<std::string>();
+    if (name.rfind("lwlock__", 0) != 0) continue;
+    EXPECT_FALSE(p["attached"].get<bool>()) << p.dump();
+    EXPECT_TRUE(p["on_demand"].get<bool>()) << p.dump();
+  }
+  w.run_for(2s);
+  for (const auto& n : w.of_type("notice"))
+    EXPECT_EQ(n.value("message", "").find("LWLock probes attached"), std::string::npos) << "attached while healthy";
+  Scenario s("fsfreeze");
+  ASSERT_TRUE(s.ok());
+  auto on = w.wait_for(
+      [](const Json& j) {
+        return j.value("type", "") == "notice" && j.value("message", "").rfind("LWLock probes attached", 0) == 0;
+      },
+      10s);
+  ASSERT_TRUE(on) << w.dump();
+  auto lw = w.wait_for(is_stall("lwlock-wait", 0), 10s);
+  ASSERT_TRUE(lw) << w.dump();
+  EXPECT_EQ(lw->json["detail"].value("wait_event", ""), "LWLock:WALWrite") << lw->json.dump();
+  s.stop();
+  w.run_for(1s);
+  EXPECT_EQ(w.stop(), 0);
+  auto sum = w.of_type("summary");
+  ASSERT_EQ(sum.size(), 1u);
+  EXPECT_GT(sum[0].value("lwlock_probes_s", 0.0), 0.0) << sum[0].dump();
 }

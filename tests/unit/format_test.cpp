@@ -77,6 +77,25 @@ TEST(Format, PlainLine) {
   EXPECT_EQ(output::event_json(e, title(), output::Clock(0))["exited"], true);
 }
 
+TEST(Format, PlainLineShowsTheQueryOnOneLineCut) {
+  auto e = lock_event();
+  e.stall.detail["query"] = {{"text", "UPDATE   accounts\n\tSET balance = balance + 1\n WHERE id = 7"},
+                             {"running_s", 312.4},
+                             {"truncated", false}};
+  auto line = output::event_line(e, title(), output::Clock(0));
+  EXPECT_NE(line.find("; query (312s): UPDATE accounts SET balance = balance + 1 WHERE id = 7"), std::string::npos)
+      << line;
+  EXPECT_EQ(line.find("…"), std::string::npos) << line;
+  // Longer than 80 bytes: cut, marked; a probe-truncated text is marked too.
+  e.stall.detail["query"]["text"] = std::string(40, 'x') + "é" + std::string(100, 'y');
+  line = output::event_line(e, title(), output::Clock(0));
+  auto q = line.substr(line.find("): ") + 3);
+  EXPECT_EQ(q, std::string(40, 'x') + "é" + std::string(38, 'y') + "…");
+  e.stall.detail["query"] = {{"text", "SELECT 1"}, {"running_s", 2.0}, {"truncated", true}};
+  line = output::event_line(e, title(), output::Clock(0));
+  EXPECT_NE(line.find("; query (2s): SELECT 1…"), std::string::npos) << line;
+}
+
 TEST(View, StallsOnTopAndCutToTheTerminal) {
   output::ViewHeader h;
   h.processes = 2;

@@ -15,3 +15,5 @@ static_assert(offsetof(pgstall_rec_fork, child_pid) == sizeof(pgstall_rec_hdr));
 static_assert(sizeof(pgstall_rec_syscall) == 24 + 8 + 8 + 8 + 32);
 static_assert(sizeof(pgstall_rec_offcpu) == 24 + 8 + 16);
 static_assert(sizeof(pgstall_blk_inflight) == 32);
+static_assert(sizeof(pgstall_offcpu_key) == 32 && sizeof(pgstall_offcpu_val) == 16);
+static_assert(sizeof(pgstall_oncpu_key) == 16);

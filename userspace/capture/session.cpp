@@ -212,6 +212,7 @@ void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
     seed.tgid = static_cast<uint32_t>(pid);
     seed.sc_nr = PGSTALL_NO_SYSCALL;
     seed.sleep_sc_nr = PGSTALL_NO_SYSCALL;
+    seed.off_kstack = seed.off_ustack = PGSTALL_NO_STACK;  // asleep since before: no stack taken
     seed.sc_gen = tracer_.sc_gen();
     uint64_t now = monotonic_ns();
     auto st = model::read_proc_stat(pid);
@@ -413,6 +414,41 @@ void Session::maybe_next_window(uint64_t now) {
   if (now - last_window_ns_ >= 1'000'000'000ull) next_window();
 }
 
+bool Session::lwlock_start_current(uint64_t since_ns) const {
+  return since_ns && tracer_.lwlock_probes_on() && since_ns >= tracer_.lwlock_attached_ns();
+}
+
+void Session::steer_lwlock_probes(uint64_t now, const std::vector<detect::Snapshot>& snaps) {
+  if (tracer_.lwlock_mode() != SyscallMode::Auto || !tracer_.usdt_enabled()) return;
+  // An LWLock wait long enough to be more than ordinary contention (most
+  // last microseconds): attach, to see the next ones with mode and caller.
+  constexpr uint64_t kLong = 200'000'000ull, kLinger = 10'000'000'000ull;
+  bool waiting = false;
+  for (const auto& s : snaps) {
+    if (s.exited || s.on_cpu || !s.offcpu_since_ns || now < s.offcpu_since_ns + kLong) continue;
+    if (auto we = detect::wait_event_of(s); we && we->type == "LWLock") waiting = true;
+  }
+  if (waiting) last_lwlock_wait_ns_ = now;
+  const bool on = tracer_.lwlock_probes_on();
+  if (waiting && !on) {
+    if (tracer_.set_lwlock_probes(true)) {
+      lwlock_on_since_ns_ = now;
+      notices_.push_back("LWLock probes attached: a backend waits on an LWLock (lwlock__wait__start/done, until 10 s "
+                         "without one)");
+    }
+  } else if (!waiting && on && now - last_lwlock_wait_ns_ >= kLinger) {
+    tracer_.set_lwlock_probes(false);
+    lwlock_total_ns_ += now - lwlock_on_since_ns_;
+    lwlock_on_since_ns_ = 0;
+    notices_.push_back("LWLock probes detached: no LWLock wait for 10 s");
+  }
+}
+
+double Session::lwlock_probes_s(uint64_t now) const {
+  if (tracer_.lwlock_mode() == SyscallMode::Always) return -1;
+  return static_cast<double>(lwlock_total_ns_ + (lwlock_on_since_ns_ ? now - lwlock_on_since_ns_ : 0)) / 1e9;
+}
+
 void Session::steer_syscall_tracing(uint64_t now, const std::vector<detect::Snapshot>& snaps) {
   if (tracer_.syscall_mode() != SyscallMode::Auto) return;
   // Busy and hardly ever sleeping: what a hot loop or a CPU-bound query looks
@@ -538,6 +574,17 @@ std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
       s.sc_fd_path = p.fd_cache;
     }
     s.pg = pg_wait_of(st->pg);
+    if (s.pg.lwlock_since_ns && !lwlock_start_current(s.pg.lwlock_since_ns)) {
+      // Stored while the LWLock probes were attached before: its end may
+      // have gone unseen since. The wait event still tells an LWLock wait.
+      s.pg.lwlock_since_ns = 0;
+      s.pg.lwlock_tranche.clear();
+    }
+    if (st->query_since_ns) {
+      s.pg.query_since_ns = st->query_since_ns;
+      s.pg.query.assign(st->query, strnlen(st->query, sizeof st->query));
+      s.pg.query_truncated = s.pg.query.size() + 1 >= sizeof st->query;
+    }
     s.pg_major = p.pg_major;
     // Reading another process's memory takes its mmap lock: a process asleep
     // in D state may hold it (stuck in mmap/munmap), and the read would hang
@@ -614,7 +661,8 @@ void Session::enrich(detect::Stall& stall) {
   // Who waits for the LWLock: the user stack taken at lwlock__wait__start.
   // Return addresses are looked up one byte back, inside their call.
   if (stall.kind == detect::Kind::LwlockWait) {
-    if (auto st = tracer_.state(pid); st && st->pg.lwlock_since_ns && st->pg.lwlock_stack_id >= 0) {
+    if (auto st = tracer_.state(pid);
+        st && lwlock_start_current(st->pg.lwlock_since_ns) && st->pg.lwlock_stack_id >= 0) {
       auto ips = tracer_.user_stack(st->pg.lwlock_stack_id);
       for (size_t i = 1; i < ips.size(); ++i) --ips[i];
       if (auto names = symbolizer_.symbolize(pid, ips); !names.empty()) {

@@ -98,6 +98,11 @@ class Session {
   // Auto syscall mode: attaches the syscall tracepoints while some tracked
   // process is busy on CPU (≥ 60 % over half a second) without sleeping
   // (< 100 sleeps/s) and detaches them after 10 s without one. Starts a fresh window on attach. Call every tick.
+  // LWLock probes in auto mode: attached while a backend has sat in an
+  // LWLock wait for 200 ms or more, detached 10 s after the last one.
+  void steer_lwlock_probes(uint64_t now, const std::vector<detect::Snapshot>& snaps);
+  // Seconds they were attached so far (auto mode; -1: always).
+  double lwlock_probes_s(uint64_t now) const;
   void steer_syscall_tracing(uint64_t now_ns, const std::vector<detect::Snapshot>& snaps);
   // Seconds the syscall tracepoints have been attached so far.
   double syscall_tracing_s(uint64_t now_ns) const;
@@ -141,6 +146,8 @@ class Session {
   uint64_t last_window_ns_ = 0;
   // Syscall tracing: windows from this epoch on were counted whole.
   uint32_t tracing_from_epoch_ = 0;
+  bool lwlock_start_current(uint64_t since_ns) const;
+  uint64_t last_lwlock_wait_ns_ = 0, lwlock_on_since_ns_ = 0, lwlock_total_ns_ = 0;
   uint64_t tracing_since_ns_ = 0, tracing_total_ns_ = 0, last_busy_ns_ = 0;
   struct BusyCheck {
     uint64_t at_ns = 0, cpu_ns = 0, sleeps = 0;

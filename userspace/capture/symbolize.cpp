@@ -28,16 +28,26 @@ std::string base_name(std::string_view path) {
 
 }  // namespace
 
-std::shared_ptr<const Symbolizer::File> Symbolizer::file_for(int pid, uint64_t start, uint64_t end, dev_t dev,
-                                                               ino_t ino) {
-  const auto key = std::make_pair(dev, ino);
+std::shared_ptr<const Symbolizer::File> Symbolizer::file_for(int pid, const Mapping& m) {
+  const auto key = std::make_pair(m.dev, m.inode);
   if (auto it = files_.find(key); it != files_.end()) return it->second;
 
   auto f = std::make_shared<File>();
-  // map_files opens the very file mapped, even one deleted by an upgrade.
-  const std::string link = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, start, end);
-  const int fd = open(link.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0 && elf_version(EV_CURRENT) != EV_NONE) {
+  f->path = m.path;
+  // map_files opens the very file mapped, even one deleted by an upgrade;
+  // the path serves when the process is gone (and the file still there).
+  const std::string link = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end);
+  int fd = open(link.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat sb {};
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || sb.st_dev != m.dev || sb.st_ino != m.inode)) {
+      close(fd);  // another file by that name now
+      fd = -1;
+    }
+  }
+  if (fd < 0) return f;  // not kept: a later call may reach the file
+  if (elf_version(EV_CURRENT) != EV_NONE) {
     if (Elf* e = elf_begin(fd, ELF_C_READ_MMAP, nullptr)) {
       size_t phnum = 0;
       if (elf_getphdrnum(e, &phnum) == 0) {
@@ -50,7 +60,22 @@ std::shared_ptr<const Symbolizer::File> Symbolizer::file_for(int pid, uint64_t s
       // .symtab when the file has one (unstripped), and .dynsym: both, deduplicated.
       for (Elf_Scn* scn = elf_nextscn(e, nullptr); scn; scn = elf_nextscn(e, scn)) {
         GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)) continue;
+        if (!gelf_getshdr(scn, &sh)) continue;
+        if (sh.sh_type == SHT_NOTE && f->build_id.empty()) {
+          Elf_Data* data = elf_getdata(scn, nullptr);
+          GElf_Nhdr nh;
+          size_t off = 0, name_off = 0, desc_off = 0;
+          while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+            const char* base = static_cast<const char*>(data->d_buf);
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::string_view(base + name_off, 3) == "GNU") {
+              for (size_t i = 0; i < nh.n_descsz; ++i)
+                f->build_id += fmt::format("{:02x}", static_cast<unsigned char>(base[desc_off + i]));
+              break;
+            }
+          }
+          continue;
+        }
+        if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) continue;
         Elf_Data* data = elf_getdata(scn, nullptr);
         if (!data || !sh.sh_entsize) continue;
         const size_t n = sh.sh_size / sh.sh_entsize;
@@ -65,7 +90,7 @@ std::shared_ptr<const Symbolizer::File> Symbolizer::file_for(int pid, uint64_t s
       elf_end(e);
     }
   }
-  if (fd >= 0) close(fd);
+  close(fd);
   std::sort(f->syms.begin(), f->syms.end(), [](const Sym& a, const Sym& b) {
     return a.start != b.start ? a.start < b.start : a.name < b.name;
   });
@@ -76,29 +101,37 @@ std::shared_ptr<const Symbolizer::File> Symbolizer::file_for(int pid, uint64_t s
   return f;
 }
 
+std::map<std::string, std::string> Symbolizer::build_ids() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, f] : files_)
+    if (!f->build_id.empty()) out[f->path] = f->build_id;
+  return out;
+}
+
 std::vector<std::string> Symbolizer::symbolize(int pid, const std::vector<uint64_t>& addrs) {
   std::vector<std::string> out;
-  std::ifstream in(fmt::format("/proc/{}/maps", pid));
-  if (!in) return out;
-  std::vector<std::pair<MapsLine, std::string>> maps;  // the line, and its path kept alive
-  std::string line;
-  while (std::getline(in, line)) {
-    if (auto m = parse_maps_line(line)) {
-      std::string path(m->path);
-      maps.emplace_back(*m, std::move(path));
-    }
+  std::vector<Mapping> fresh;
+  const bool read = !batch_ || read_in_batch_.insert(pid).second;
+  if (std::ifstream in(fmt::format("/proc/{}/maps", pid)); read && in) {
+    std::string line;
+    while (std::getline(in, line))
+      if (auto m = parse_maps_line(line))
+        fresh.push_back({m->start, m->end, m->offset, makedev(m->dev_major, m->dev_minor), m->inode,
+                         std::string(m->path)});
   }
+  if (!fresh.empty()) maps_[pid] = std::move(fresh);
+  auto mit = maps_.find(pid);
+  if (mit == maps_.end()) return out;  // never seen, and gone
+  const auto& maps = mit->second;
   for (uint64_t a : addrs) {
-    const auto it = std::find_if(maps.begin(), maps.end(),
-                                 [a](const auto& m) { return a >= m.first.start && a < m.first.end; });
-    if (it == maps.end() || it->first.inode == 0 || it->second.empty() || it->second[0] != '/') {
+    const auto it = std::find_if(maps.begin(), maps.end(), [a](const Mapping& m) { return a >= m.start && a < m.end; });
+    if (it == maps.end() || it->inode == 0 || it->path.empty() || it->path[0] != '/') {
       out.push_back(fmt::format("[anon]+{:#x}", a));
       continue;
     }
-    const MapsLine& m = it->first;
-    const uint64_t off = a - m.start + m.offset;
-    const std::string file = base_name(it->second);
-    auto f = file_for(pid, m.start, m.end, makedev(m.dev_major, m.dev_minor), m.inode);
+    const uint64_t off = a - it->start + it->offset;
+    const std::string file = base_name(it->path);
+    auto f = file_for(pid, *it);
     std::string name;
     for (const auto& l : f->loads) {
       if (off < l.offset || off >= l.offset + l.filesz) continue;

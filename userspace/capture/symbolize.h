@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,9 +23,18 @@ class Symbolizer {
   // once per call; symbol tables are read once per file (device, inode) and
   // kept. An address in no file mapping prints as "[anon]+0x…"; a process
   // that is gone yields an empty list.
+  // The maps of every pid seen are kept: a backend that has exited by the
+  // time its stacks are read is named from its last maps.
   std::vector<std::string> symbolize(int pid, const std::vector<uint64_t>& addrs);
 
+  // Within a batch each pid's maps are read once (many stacks at a time).
+  void begin_batch() { batch_ = true, read_in_batch_.clear(); }
+  void end_batch() { batch_ = false; }
+
   size_t cached_files() const { return files_.size(); }
+  // GNU build-ids of the files symbols were read from, by path (hex), so a
+  // "file+0xOFFSET" frame can be named later from the matching debug file.
+  std::map<std::string, std::string> build_ids() const;
 
  private:
   struct Sym {
@@ -37,10 +47,20 @@ class Symbolizer {
       uint64_t vaddr, offset, filesz;
     };
     std::vector<Load> loads;
+    std::string path, build_id;
   };
-  std::shared_ptr<const File> file_for(int pid, uint64_t start, uint64_t end, dev_t dev, ino_t ino);
+  struct Mapping {
+    uint64_t start, end, offset;
+    dev_t dev;
+    ino_t inode;
+    std::string path;
+  };
+  std::shared_ptr<const File> file_for(int pid, const Mapping& m);
 
   std::map<std::pair<dev_t, ino_t>, std::shared_ptr<const File>> files_;
+  std::map<int, std::vector<Mapping>> maps_;  // pid -> its last maps
+  bool batch_ = false;
+  std::set<int> read_in_batch_;
 };
 
 }  // namespace pgstall::capture

@@ -3,8 +3,10 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <linux/perf_event.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,19 +42,25 @@ struct UsdtSpec {
   // A plain uprobe at each site, arguments unread: for probes whose argument
   // specs libbpf 1.1 cannot attach (RIP-relative memory operands).
   bool plain = false;
+  // Statement probes: only with Config::queries (they fire on every statement).
+  bool queries = false;
+  // LWLock probes: attached per Config::lwlock_probes.
+  bool lwlock = false;
 };
 // Contention probes only: lock__acquire-style probes fire on every acquire.
 const UsdtSpec kUsdt[] = {
     {[](pgstall_bpf* s) { return s->progs.pgstall_lock_wait_start; }, "lock__wait__start"},
     {[](pgstall_bpf* s) { return s->progs.pgstall_lock_wait_done; }, "lock__wait__done"},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_lwlock_wait_start; }, "lwlock__wait__start"},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_lwlock_wait_done; }, "lwlock__wait__done"},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_lwlock_wait_start; }, "lwlock__wait__start", false, false, true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_lwlock_wait_done; }, "lwlock__wait__done", false, false, true},
     {[](pgstall_bpf* s) { return s->progs.pgstall_deadlock_found; }, "deadlock__found"},
     {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_start; }, "checkpoint__start"},
     {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_write_start; }, "buffer__checkpoint__start"},
     {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_sync_start; }, "buffer__checkpoint__sync__start"},
     {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_buffers_done; }, "buffer__checkpoint__done"},
     {[](pgstall_bpf* s) { return s->progs.pgstall_checkpoint_done; }, "checkpoint__done", true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_query_start; }, "query__start", false, true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_query_done; }, "query__done", false, true},
 };
 
 struct ProbeSpec {
@@ -103,6 +111,10 @@ Tracer::~Tracer() {
   for (auto* link : links_)
     if (link) bpf_link__destroy(link);
   for (auto* link : usdt_links_) bpf_link__destroy(link);
+  for (auto* link : sample_links_) bpf_link__destroy(link);
+  for (auto* link : lwlock_links_) bpf_link__destroy(link);
+  for (int fd : usdt_exe_fds_) close(fd);
+  for (int fd : sample_fds_) close(fd);
   for (auto& [pid, fd] : pidfds_) close(fd);
   if (skel_) pgstall_bpf__destroy(skel_);
 }
@@ -125,6 +137,16 @@ std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
   t->skel_->rodata->slow_syscall_ns = cfg.slow_syscall_ns;
   t->skel_->rodata->slow_offcpu_ns = cfg.slow_offcpu_ns;
   bpf_map__set_max_entries(t->skel_->maps.events, cfg.ring_bytes);
+  t->stacks_on_ = cfg.stacks;
+  if (cfg.stacks) {
+    t->skel_->rodata->offcpu_stacks = 1;
+  } else {
+    // Not recording: the flame-graph maps shrink to nothing, the sampler stays unloaded.
+    for (bpf_map* m : {t->skel_->maps.stacks, t->skel_->maps.offcpu_agg0, t->skel_->maps.offcpu_agg1,
+                       t->skel_->maps.oncpu_agg0, t->skel_->maps.oncpu_agg1})
+      bpf_map__set_max_entries(m, 1);
+    bpf_program__set_autoload(t->skel_->progs.pgstall_oncpu_sample, false);
+  }
 
   btf* vmlinux = btf__load_vmlinux_btf();
   for (const auto& spec : kProbes) {
@@ -156,8 +178,10 @@ std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
   }
   btf__free(vmlinux);
   t->usdt_on_ = cfg.usdt;
-  if (!cfg.usdt)
-    for (const auto& u : kUsdt) bpf_program__set_autoload(u.prog(t->skel_), false);
+  t->queries_ = cfg.usdt && cfg.queries;
+  t->lwlock_mode_ = cfg.lwlock_probes;
+  for (const auto& u : kUsdt)
+    if (!cfg.usdt || (u.queries && !t->queries_)) bpf_program__set_autoload(u.prog(t->skel_), false);
 
   if (int rc = pgstall_bpf__load(t->skel_); rc != 0) {
     err.message = fmt::format(
@@ -261,12 +285,22 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
   int attached = 0;
   std::string first_error;
   for (const auto& u : kUsdt) {
+    if (u.queries && !queries_) continue;
     UsdtProbe p;
     p.name = u.name;
     p.binary = shown;
     if (auto it = sites.find(u.name); it != sites.end()) p.sites = it->second;
     if (p.sites == 0) {
       p.error = "not in this binary (built without --enable-dtrace?)";
+    } else if (u.lwlock && lwlock_mode_ != SyscallMode::Always) {
+      p.on_demand = lwlock_mode_ == SyscallMode::Auto;
+      p.error = p.on_demand ? "attached while a backend waits on an LWLock" : "disabled (--lwlock-probes never)";
+      if (lwlock_on_) {  // on already, for another binary: this one too
+        if (bpf_link* link = bpf_program__attach_usdt(u.prog(skel_), -1, exe.c_str(), "postgresql", u.name, nullptr)) {
+          lwlock_links_.push_back(link);
+          p.attached = true;
+        }
+      }
     } else if (u.plain) {
       for (uint64_t off : usdt_file_offsets(exe, "postgresql", u.name)) {
         if (bpf_link* link = bpf_program__attach_uprobe(u.prog(skel_), false, -1, exe.c_str(), off)) {
@@ -285,6 +319,7 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
     } else if (bpf_link* link = bpf_program__attach_usdt(u.prog(skel_), -1, exe.c_str(), "postgresql", u.name, nullptr)) {
       usdt_links_.push_back(link);
       p.attached = true;
+      if (u.lwlock) lwlock_on_ = true;
       ++attached;
     } else {
       p.error = fmt::format("attach failed: {}", strerror(errno));
@@ -293,6 +328,8 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
     usdt_.push_back(std::move(p));
   }
   usdt_binaries_.push_back(id);
+  if (int fd = ::open(exe.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) usdt_exe_fds_.push_back(fd);
+  if (lwlock_mode_ == SyscallMode::Always && !lwlock_attached_ns_) lwlock_attached_ns_ = monotonic_ns();
   if (attached == 0) {
     err = first_error.empty() ? fmt::format("{} has no USDT probes", shown)
                               : fmt::format("no USDT probe attached in {}: {}", shown, first_error);
@@ -421,6 +458,7 @@ void Tracer::self_test() {
   pgstall_thread_state seed{};
   seed.flags = PGSTALL_F_TRACKED;
   seed.tgid = static_cast<uint32_t>(getpid());
+  seed.off_kstack = seed.off_ustack = PGSTALL_NO_STACK;
   seed.sc_nr = PGSTALL_NO_SYSCALL;
   std::string err;
   int self = getpid();
@@ -462,6 +500,191 @@ void Tracer::self_test() {
       p.fired = after[PGSTALL_CNT_BLOCK_COMPLETE] > 0;
   }
   if (on_demand && !was_tracing) set_syscall_tracing(false);
+}
+
+}  // namespace pgstall::capture
+
+namespace pgstall::capture {
+
+const char* counter_name(int c) {
+  // On the enum, so that -Wswitch names a counter added without a name here.
+  switch (static_cast<pgstall_counter>(c)) {
+    case PGSTALL_CNT_SYSCALLS: return "syscalls";
+    case PGSTALL_CNT_SWITCHES: return "switches";
+    case PGSTALL_CNT_WAKEUPS: return "wakeups";
+    case PGSTALL_CNT_FORKS: return "forks";
+    case PGSTALL_CNT_EXITS: return "exits";
+    case PGSTALL_CNT_EXECS: return "execs";
+    case PGSTALL_CNT_BLOCK_ISSUE: return "block_issued";
+    case PGSTALL_CNT_BLOCK_COMPLETE: return "block_completed";
+    case PGSTALL_CNT_RING_EVENTS: return "ring_records";
+    case PGSTALL_CNT_RING_DROPS: return "ring_drops";
+    case PGSTALL_CNT_STORAGE_FAILS: return "untracked_children";
+    case PGSTALL_CNT_BLOCK_MAP_FULL: return "block_requests_unrecorded";
+    case PGSTALL_CNT_LOCK_WAITS: return "lock_waits";
+    case PGSTALL_CNT_LWLOCK_WAITS: return "lwlock_waits";
+    case PGSTALL_CNT_DEADLOCKS: return "deadlocks";
+    case PGSTALL_CNT_USTACK_LOST: return "user_stacks_lost";
+    case PGSTALL_CNT_STACKS_LOST: return "stacks_lost";
+    case PGSTALL_CNT_AGG_FULL: return "stack_weights_lost";
+    case PGSTALL_CNT_ONCPU_SAMPLES: return "oncpu_samples";
+    case PGSTALL_CNT__MAX: break;
+  }
+  return "unknown";
+}
+
+bool counter_is_loss(int c) {
+  return c == PGSTALL_CNT_RING_DROPS || c == PGSTALL_CNT_STORAGE_FAILS || c == PGSTALL_CNT_BLOCK_MAP_FULL ||
+         c == PGSTALL_CNT_USTACK_LOST || c == PGSTALL_CNT_STACKS_LOST || c == PGSTALL_CNT_AGG_FULL;
+}
+
+bool Tracer::set_lwlock_probes(bool on) {
+  if (lwlock_mode_ != SyscallMode::Auto || on == lwlock_on_) return lwlock_on_;
+  if (!on) {
+    for (auto* link : lwlock_links_) bpf_link__destroy(link);
+    lwlock_links_.clear();
+    lwlock_on_ = false;
+    for (auto& p : usdt_)
+      if (p.on_demand) p.attached = false;
+    return false;
+  }
+  for (int fd : usdt_exe_fds_) {
+    // The binary by its open descriptor: the one running, even if an
+    // upgrade has replaced the file since.
+    const std::string path = fmt::format("/proc/self/fd/{}", fd);
+    for (const auto& u : kUsdt) {
+      if (!u.lwlock) continue;
+      if (bpf_link* link = bpf_program__attach_usdt(u.prog(skel_), -1, path.c_str(), "postgresql", u.name, nullptr)) {
+        lwlock_links_.push_back(link);
+        lwlock_on_ = true;
+      } else {
+        spdlog::debug("attaching {} on demand failed: {}", u.name, strerror(errno));
+      }
+    }
+  }
+  if (lwlock_on_) {
+    lwlock_attached_ns_ = monotonic_ns();
+    for (auto& p : usdt_)
+      if (p.on_demand && p.sites > 0) p.attached = true;
+  }
+  return lwlock_on_;
+}
+
+bool Tracer::start_sampling(int hz, std::string& err) {
+  if (!stacks_on_) {
+    err = "stacks were not enabled when the probes were loaded";
+    return false;
+  }
+  const int ncpu = libbpf_num_possible_cpus();
+  for (int cpu = 0; cpu < ncpu; ++cpu) {
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.freq = 1;
+    attr.sample_freq = static_cast<uint64_t>(hz);
+    int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) {
+      if (errno == ENODEV) continue;  // a possible CPU that is not online
+      err = fmt::format("perf_event_open(cpu-clock, cpu {}): {}", cpu, strerror(errno));
+      return false;
+    }
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.pgstall_oncpu_sample, fd);
+    if (!link) {
+      err = fmt::format("attaching the on-CPU sampler on cpu {}: {}", cpu, strerror(errno));
+      close(fd);
+      return false;
+    }
+    sample_fds_.push_back(fd);
+    sample_links_.push_back(link);
+  }
+  if (sample_links_.empty()) {
+    err = "no CPU to sample on";
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+template <typename K, typename V>
+void drain_map(int fd, std::vector<std::pair<K, V>>& out) {
+  K key{}, next{};
+  std::vector<K> keys;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    keys.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (const auto& k : keys) {
+    V v{};
+    if (bpf_map_lookup_elem(fd, &k, &v) == 0) out.emplace_back(k, v);
+    bpf_map_delete_elem(fd, &k);
+  }
+}
+
+}  // namespace
+
+void Tracer::drain_stacks(StackDrain& out, bool everything) {
+  if (!stacks_on_) return;
+  // Drain the buffer the programs left one drain ago (quiet since), then
+  // hand them the drained one. At the end, both.
+  auto drain_gen = [&](uint32_t g) {
+    drain_map(bpf_map__fd(g ? skel_->maps.offcpu_agg1 : skel_->maps.offcpu_agg0), out.offcpu);
+    drain_map(bpf_map__fd(g ? skel_->maps.oncpu_agg1 : skel_->maps.oncpu_agg0), out.oncpu);
+  };
+  const uint32_t active = skel_->bss->agg_gen & 1;
+  drain_gen(active ^ 1);
+  __atomic_store_n(&skel_->bss->agg_gen, active ^ 1, __ATOMIC_SEQ_CST);
+  if (everything) {
+    struct timespec ts = {0, 20'000'000};  // programs that read the old value finish
+    nanosleep(&ts, nullptr);
+    drain_gen(active);
+  }
+}
+
+std::vector<uint64_t> Tracer::stack(int32_t id) const {
+  std::vector<uint64_t> out;
+  if (id < 0 || !stacks_on_) return out;
+  uint64_t ips[PGSTALL_STACK_DEPTH] = {};
+  const uint32_t key = static_cast<uint32_t>(id);
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stacks), &key, ips) != 0) return out;
+  for (uint64_t ip : ips) {
+    if (!ip) break;
+    out.push_back(ip);
+  }
+  return out;
+}
+
+void Tracer::forget_stacks(std::set<int32_t> ids) {
+  if (!stacks_on_) return;
+  // Entries still in either aggregation buffer refer to their stacks: keep those.
+  for (bpf_map* m : {skel_->maps.offcpu_agg0, skel_->maps.offcpu_agg1}) {
+    pgstall_offcpu_key k{}, next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(bpf_map__fd(m), prev, &next) == 0) {
+      ids.erase(next.kstack);
+      ids.erase(next.ustack);
+      k = next;
+      prev = &k;
+    }
+  }
+  for (bpf_map* m : {skel_->maps.oncpu_agg0, skel_->maps.oncpu_agg1}) {
+    pgstall_oncpu_key k{}, next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(bpf_map__fd(m), prev, &next) == 0) {
+      ids.erase(next.kstack);
+      ids.erase(next.ustack);
+      k = next;
+      prev = &k;
+    }
+  }
+  for (int32_t id : ids) {
+    if (id < 0) continue;
+    const uint32_t key = static_cast<uint32_t>(id);
+    bpf_map_delete_elem(bpf_map__fd(skel_->maps.stacks), &key);
+  }
 }
 
 }  // namespace pgstall::capture

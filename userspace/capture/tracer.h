@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,7 +33,29 @@ struct Config {
   bool block = true;                          // block-layer probes
   SyscallMode syscalls = SyscallMode::Always;
   bool usdt = true;  // PostgreSQL's USDT probes (lock, LWLock, deadlock), where the binary has them
+  // query__start/done too (--queries): the statement each backend runs. Off
+  // by default: a probe hit per statement, and the text can hold personal data.
+  bool queries = false;
+  // lwlock__wait__start/done fire at every LWLock wait, thousands a second
+  // on a busy writer, each a breakpoint trap (tens of µs in a VM). Auto:
+  // attached only while some backend sits in an LWLock wait (the session
+  // steers it, from the wait events); Always: from the start; Never.
+  SyscallMode lwlock_probes = SyscallMode::Always;
+  // Flame-graph stacks (record): kernel and user stacks at every switch-out
+  // to sleep, off-CPU time aggregated by stack in the kernel; and the
+  // on-CPU sampler, started with start_sampling().
+  bool stacks = false;
 };
+
+// Weighted stacks drained from the kernel (record).
+struct StackDrain {
+  std::vector<std::pair<pgstall_offcpu_key, pgstall_offcpu_val>> offcpu;
+  std::vector<std::pair<pgstall_oncpu_key, uint64_t>> oncpu;
+};
+
+// Counter names as reports print them, and which counters mean data was lost.
+const char* counter_name(int c);
+bool counter_is_loss(int c);
 
 // One USDT probe of one postgres binary.
 struct UsdtProbe {
@@ -40,6 +63,7 @@ struct UsdtProbe {
   std::string binary;  // the executable it was attached in
   int sites = 0;       // places in the binary the probe resolved to (0: absent from this build)
   bool attached = false;
+  bool on_demand = false;  // attached and detached while running (LWLock probes in auto mode)
   std::string error;
 };
 
@@ -99,6 +123,30 @@ class Tracer {
   // .lwlock_stack_id): return addresses, innermost first; empty when gone.
   std::vector<uint64_t> user_stack(int32_t id) const;
   bool usdt_enabled() const { return usdt_on_; }
+  // The LWLock probes, in every postgres binary attached so far. Returns
+  // whether they are attached afterwards.
+  bool set_lwlock_probes(bool on);
+  bool lwlock_probes_on() const { return lwlock_on_; }
+  SyscallMode lwlock_mode() const { return lwlock_mode_; }
+  // When they were last attached (CLOCK_MONOTONIC): an LWLock wait start
+  // before it was stored by an earlier attachment, whose end may have been
+  // missed since.
+  uint64_t lwlock_attached_ns() const { return lwlock_attached_ns_; }
+  bool queries_enabled() const { return queries_; }
+
+  // Stacks (Config::stacks): cpu-clock sampling at hz on every CPU, postgres
+  // threads only.
+  bool start_sampling(int hz, std::string& err);
+  // Moves the aggregated weights out of the kernel. Lossless: the programs
+  // add to one of two buffers; this drains the one they left a drain ago
+  // and swaps. everything: both (at the end).
+  void drain_stacks(StackDrain& out, bool everything = false);
+  // A stack's return addresses, innermost first (empty: gone or none).
+  std::vector<uint64_t> stack(int32_t id) const;
+  // Frees the slots of stacks whose frames are kept, except those an
+  // aggregation entry still refers to.
+  void forget_stacks(std::set<int32_t> ids);
+  bool stacks_enabled() const { return stacks_on_; }
 
   // Window epochs: bumping starts a new syscall-mix window in every thread.
   uint32_t epoch() const;
@@ -129,6 +177,15 @@ class Tracer {
   std::vector<UsdtProbe> usdt_;
   std::vector<std::pair<uint64_t, uint64_t>> usdt_binaries_;  // (dev, inode) attached
   bool usdt_on_ = false;
+  bool queries_ = false;
+  bool stacks_on_ = false;
+  SyscallMode lwlock_mode_ = SyscallMode::Always;
+  bool lwlock_on_ = false;
+  uint64_t lwlock_attached_ns_ = 0;
+  std::vector<::bpf_link*> lwlock_links_;
+  std::vector<int> usdt_exe_fds_;  // each attached binary, open: attachable later even if replaced
+  std::vector<::bpf_link*> sample_links_;
+  std::vector<int> sample_fds_;
   SyscallMode mode_ = SyscallMode::Always;
   bool syscall_tracing_ = false;
   std::unordered_map<int, int> pidfds_;  // pid -> pidfd

@@ -20,11 +20,36 @@ struct WatchOptions {
   std::string syscalls = "auto";
   bool no_usdt = false;
   bool no_wait_events = false;
+  bool queries = false;
+  std::string lwlock_probes = "auto";
   std::string dsn;
+  std::string folded;  // --folded FILE: off-CPU and on-CPU stacks, folded, at the end
+  // record: the same loop, written to a file with stacks.
+  bool record = false;
+  std::string output;
+  bool until_stall_ends = false;
+  int oncpu_hz = 49;
+  bool no_stacks = false;
 
   void add_to(CLI::App& app);
+  void add_record_to(CLI::App& app);
 };
 
 int run_watch(const WatchOptions& o);
+
+struct ReportOptions {
+  std::string file;
+  bool json = false;
+  int top = 10;
+  void add_to(CLI::App& app);
+};
+int run_report(const ReportOptions& o);
+
+struct FlamegraphOptions {
+  std::string file, kind = "offcpu", format = "svg", output;
+  int pid = 0;
+  void add_to(CLI::App& app);
+};
+int run_flamegraph(const FlamegraphOptions& o);
 
 }  // namespace pgstall::cli

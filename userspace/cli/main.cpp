@@ -14,7 +14,9 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  sudo pgstall watch                      # every cluster on this machine, live view\n"
       "  sudo pgstall watch -D /var/lib/postgresql/15/main --plain\n"
-      "  sudo pgstall watch --json --duration 30s > stalls.jsonl"};
+      "  sudo pgstall watch --json --duration 30s > stalls.jsonl\n"
+      "  sudo pgstall record -d 60s -o stall.pgstall && pgstall report stall.pgstall\n"
+      "  pgstall flamegraph stall.pgstall --kind offcpu -o offcpu.svg"};
   app.require_subcommand(1);
   int verbose = 0;
   app.add_flag("-v,--verbose", verbose, "More logging (-vv: libbpf's own)");
@@ -36,6 +38,43 @@ int main(int argc, char** argv) {
                                "  sudo pgstall watch --dsn 'host=/tmp port=5432 user=postgres'  # + pg_blocking_pids()");
   watch.add_to(*w);
 
+  pgstall::cli::WatchOptions record;
+  record.record = true;
+  auto* r = app.add_subcommand("record",
+                               "Record what watch sees, with off-CPU and on-CPU stacks, to a file for a postmortem.\n\n"
+                               "The file holds stalls, once-a-second snapshots of every process, stacks with their\n"
+                               "weights (already symbolised: it reports on another machine, after the processes\n"
+                               "are gone) and the counters. Written record by record: a recorder that is killed\n"
+                               "leaves a file readable up to its last whole record.\n\n"
+                               "Examples:\n"
+                               "  sudo pgstall record -d 60s -o /var/tmp/stall.pgstall\n"
+                               "  sudo pgstall record -D /var/lib/postgresql/15/main --until-stall-ends -d 30m -o s.pgstall\n"
+                               "  sudo pgstall record -d 5m --oncpu-hz 99 -o cpu.pgstall --folded cpu.folded\n"
+                               "  pgstall report s.pgstall");
+  record.add_record_to(*r);
+
+  pgstall::cli::ReportOptions report;
+  auto* rp = app.add_subcommand("report",
+                                "Read a recording: stalls by kind, per-backend timelines, who blocked whom, off-CPU\n"
+                                "time by wait class, top off-CPU and on-CPU stacks. No root needed.\n\n"
+                                "Examples:\n"
+                                "  pgstall report stall.pgstall\n"
+                                "  pgstall report stall.pgstall --json | jq '.stalls[] | {pid, kind, duration_s}'\n"
+                                "  pgstall report stall.pgstall --top 30");
+  report.add_to(*rp);
+
+  pgstall::cli::FlamegraphOptions fg;
+  auto* f = app.add_subcommand("flamegraph",
+                               "Draw a flame graph from a recording: off-CPU (coloured by wait class), on-CPU, I/O\n"
+                               "or lock waits; as an interactive SVG (hover, click to zoom, Search), folded text or\n"
+                               "speedscope JSON.\n\n"
+                               "Examples:\n"
+                               "  pgstall flamegraph stall.pgstall -o offcpu.svg\n"
+                               "  pgstall flamegraph stall.pgstall --kind lock --pid 4242 -o lock-4242.svg\n"
+                               "  pgstall flamegraph stall.pgstall --kind oncpu --format folded > oncpu.folded\n"
+                               "  pgstall flamegraph stall.pgstall --format speedscope -o offcpu.speedscope.json");
+  fg.add_to(*f);
+
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("pgstall");
@@ -45,6 +84,9 @@ int main(int argc, char** argv) {
 
   try {
     if (*w) return pgstall::cli::run_watch(watch);
+    if (*r) return pgstall::cli::run_watch(record);
+    if (*rp) return pgstall::cli::run_report(report);
+    if (*f) return pgstall::cli::run_flamegraph(fg);
   } catch (const std::exception& e) {
     // A bug, not a verdict: say so and leave with the probes detached.
     std::cerr << "pgstall: internal error: " << e.what() << "\n";

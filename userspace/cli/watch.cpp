@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 
 #include <signal.h>
+#include <sys/utsname.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "capture/session.h"
 #include "capture/sqlenrich.h"
 #include "capture/tracer.h"
+#include "cli/recorder.h"
 #include "model/checkpoint.h"
 #include "model/duration.h"
 #include "model/syscalls.h"
@@ -33,35 +35,8 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
-const char* counter_name(int c) {
-  // On the enum, so that -Wswitch names a counter added without a name here.
-  switch (static_cast<pgstall_counter>(c)) {
-    case PGSTALL_CNT_SYSCALLS: return "syscalls";
-    case PGSTALL_CNT_SWITCHES: return "switches";
-    case PGSTALL_CNT_WAKEUPS: return "wakeups";
-    case PGSTALL_CNT_FORKS: return "forks";
-    case PGSTALL_CNT_EXITS: return "exits";
-    case PGSTALL_CNT_EXECS: return "execs";
-    case PGSTALL_CNT_BLOCK_ISSUE: return "block_issued";
-    case PGSTALL_CNT_BLOCK_COMPLETE: return "block_completed";
-    case PGSTALL_CNT_RING_EVENTS: return "ring_records";
-    case PGSTALL_CNT_RING_DROPS: return "ring_drops";
-    case PGSTALL_CNT_STORAGE_FAILS: return "untracked_children";
-    case PGSTALL_CNT_BLOCK_MAP_FULL: return "block_requests_unrecorded";
-    case PGSTALL_CNT_LOCK_WAITS: return "lock_waits";
-    case PGSTALL_CNT_LWLOCK_WAITS: return "lwlock_waits";
-    case PGSTALL_CNT_DEADLOCKS: return "deadlocks";
-    case PGSTALL_CNT_USTACK_LOST: return "user_stacks_lost";
-    case PGSTALL_CNT__MAX: break;
-  }
-  return "unknown";
-}
-
-// The counters that mean something was lost.
-bool is_loss(int c) {
-  return c == PGSTALL_CNT_RING_DROPS || c == PGSTALL_CNT_STORAGE_FAILS || c == PGSTALL_CNT_BLOCK_MAP_FULL ||
-         c == PGSTALL_CNT_USTACK_LOST;
-}
+using capture::counter_name;
+bool is_loss(int c) { return capture::counter_is_loss(c); }
 
 std::pair<int, int> terminal_size() {
   winsize ws{};
@@ -110,9 +85,34 @@ void WatchOptions::add_to(CLI::App& app) {
   app.add_flag("--no-usdt", no_usdt,
                "Do not attach PostgreSQL's USDT probes: lock tags and LWLock tranches then come from the "
                "wait event only, and deadlocks are not reported");
+  app.add_option("--lwlock-probes", lwlock_probes,
+                 "lwlock__wait__start/done (LWLock mode, and the caller's stack): auto (attached while a backend "
+                 "sits in an LWLock wait, 200 ms or more; each probe hit is a trap, costly on a busy writer), "
+                 "always, or never (the tranche still comes from the wait event)")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_val("auto");
+  app.add_flag("--queries", queries,
+               "Also attach query__start/done: each stall shows the statement running (first 255 bytes). "
+               "Opt-in: a probe hit per statement (costly on short queries) and the text can hold personal data")
+      ->excludes("--no-usdt");
+  app.add_option("--folded", folded,
+                 "At the end, write the off-CPU and on-CPU stacks seen, folded (one 'frame;frame;... weight' "
+                 "line per stack, for flamegraph.pl or speedscope); takes kernel stacks while running");
+}
+
+void WatchOptions::add_record_to(CLI::App& app) {
+  add_to(app);
+  app.add_option("-o,--output", output, "The recording file to write (created or truncated)")->required();
+  app.add_flag("--until-stall-ends", until_stall_ends,
+               "Stop once a stall has been seen and every stall has ended (or at --duration, or Ctrl-C)");
+  app.add_option("--oncpu-hz", oncpu_hz, "On-CPU sampling rate (cpu-clock perf events); 0: no on-CPU stacks")
+      ->default_val("49")
+      ->check(CLI::Range(0, 999));
+  app.add_flag("--no-stacks", no_stacks, "Record stalls and snapshots only: no off-CPU or on-CPU stacks");
 }
 
 int run_watch(const WatchOptions& o) {
+  const char* const cmd = o.record ? "pgstall record" : "pgstall watch";
   std::string err;
   detect::Thresholds th;
   double interval_s = 0.1, duration_s = 0;
@@ -124,14 +124,14 @@ int run_watch(const WatchOptions& o) {
       !parse_into(o.cpu_bound, th.cpu_bound_s, "--cpu-bound", err) ||
       !parse_into(o.delay_loop, th.delay_loop_s, "--delay-loop", err) ||
       (!o.duration.empty() && !parse_into(o.duration, duration_s, "--duration", err))) {
-    std::cerr << "pgstall watch: " << err << "\n";
+    std::cerr << cmd << ": " << err << "\n";
     return 2;
   }
   th.hot_loop_rate = o.hot_loop_rate;
   if (interval_s < 0.01) interval_s = 0.01;
 
   if (geteuid() != 0) {
-    std::cerr << "pgstall watch: needs root (BPF programs, and /proc of other users' processes); "
+    std::cerr << cmd << ": needs root (BPF programs, and /proc of other users' processes); "
                  "run it with sudo\n";
     return 1;
   }
@@ -139,6 +139,12 @@ int run_watch(const WatchOptions& o) {
   capture::Config cfg;
   cfg.block = !o.no_block;
   cfg.usdt = !o.no_usdt;
+  cfg.queries = o.queries;
+  cfg.lwlock_probes = o.lwlock_probes == "always"  ? capture::SyscallMode::Always
+                      : o.lwlock_probes == "never" ? capture::SyscallMode::Never
+                                                   : capture::SyscallMode::Auto;
+  const bool stacks = (o.record && !o.no_stacks) || !o.folded.empty();
+  cfg.stacks = stacks;
   cfg.syscalls = o.syscalls == "always"  ? capture::SyscallMode::Always
                  : o.syscalls == "never" ? capture::SyscallMode::Never
                                          : capture::SyscallMode::Auto;
@@ -148,21 +154,48 @@ int run_watch(const WatchOptions& o) {
   capture::Error cerr;
   auto tracer = capture::Tracer::open(cfg, cerr);
   if (!tracer) {
-    std::cerr << "pgstall watch: " << cerr.message << "\n";
+    std::cerr << cmd << ": " << cerr.message << "\n";
     return 1;
   }
   tracer->self_test();
+  std::string sampling_error;
+  if (o.record && stacks && o.oncpu_hz > 0 && !tracer->start_sampling(o.oncpu_hz, sampling_error))
+    sampling_error = "no on-CPU stacks: " + sampling_error;
 
   capture::Session session(*tracer, {o.pids, o.data_dirs, !o.no_wait_events});
   if (!session.start(err)) {
-    std::cerr << "pgstall watch: " << err << "\n";
+    std::cerr << cmd << ": " << err << "\n";
     return 2;
   }
 
-  const bool tty = !o.json && !o.plain && isatty(STDOUT_FILENO);
+  const bool tty = !o.record && !o.json && !o.plain && isatty(STDOUT_FILENO);
   output::Clock clock;
   detect::Engine engine(th);
   std::vector<std::string> notices;
+  if (!sampling_error.empty()) notices.push_back(sampling_error);
+  Recorder rec(*tracer, session, clock);
+  if (o.record) {
+    utsname u{};
+    uname(&u);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    nlohmann::json meta = {{"pgstall", PGSTALL_VERSION},
+                           {"host", host},
+                           {"kernel", u.release},
+                           {"machine", u.machine},
+                           {"started", clock.rfc3339(capture::monotonic_ns())},
+                           {"realtime_minus_monotonic_ns", clock.offset_ns()},
+                           {"oncpu_hz", stacks && sampling_error.empty() ? o.oncpu_hz : 0},
+                           {"stacks", stacks},
+                           {"usdt", !o.no_usdt},
+                           {"thresholds", {{"lock_sleep_s", th.lock_sleep_s}, {"lwlock_wait_s", th.lwlock_wait_s},
+                                           {"io_wait_s", th.io_wait_s}, {"hot_loop_s", th.hot_loop_s},
+                                           {"cpu_bound_s", th.cpu_bound_s}, {"delay_loop_s", th.delay_loop_s}}}};
+    if (!rec.open(o.output, meta, err)) {
+      std::cerr << cmd << ": " << err << "\n";
+      return 2;
+    }
+  }
   for (const auto& p : tracer->probes()) {
     if (p.on_demand && p.fired) continue;  // attached when needed
     if (!p.attached && !p.on_demand)
@@ -173,6 +206,7 @@ int run_watch(const WatchOptions& o) {
   }
 
   auto emit = [&](const nlohmann::json& j, const std::string& line) {
+    rec.event(j);
     if (o.json)
       std::cout << j.dump() << "\n";
     else if (!tty && !line.empty())
@@ -194,10 +228,12 @@ int run_watch(const WatchOptions& o) {
     nlohmann::json usdt = nlohmann::json::array();
     for (const auto& u : tracer->usdt_probes())
       usdt.push_back({{"name", u.name}, {"binary", u.binary}, {"sites", u.sites}, {"attached", u.attached},
-                      {"error", u.error}});
+                      {"on_demand", u.on_demand}, {"error", u.error}});
     j["usdt"] = usdt;
     j["usdt_enabled"] = !o.no_usdt;
     j["wait_events"] = !o.no_wait_events;
+    j["queries"] = tracer->queries_enabled();
+    j["lwlock_probes"] = o.lwlock_probes;
     j["thresholds"] = {{"lock_sleep_s", th.lock_sleep_s}, {"lwlock_wait_s", th.lwlock_wait_s},
                        {"io_wait_s", th.io_wait_s},       {"hot_loop_s", th.hot_loop_s},
                        {"hot_loop_rate", th.hot_loop_rate}, {"cpu_bound_s", th.cpu_bound_s},
@@ -207,7 +243,10 @@ int run_watch(const WatchOptions& o) {
     for (const auto& u : tracer->usdt_probes()) usdt_attached += u.attached;
     std::string line = fmt::format("pgstall: watching {} postgres processes (syscall tracing: {}; USDT: {})",
                                    session.procs().size(), o.syscalls,
-                                   o.no_usdt ? "off" : fmt::format("{} probes attached", usdt_attached));
+                                   o.no_usdt ? "off"
+                                             : fmt::format("{} probes attached{}{}", usdt_attached,
+                                                           o.lwlock_probes == "auto" ? ", LWLock probes on demand" : "",
+                                                           tracer->queries_enabled() ? ", with query text" : ""));
     for (const auto& n : notices) line += "\npgstall: warning: " + n;
     emit(j, line);
   }
@@ -238,9 +277,14 @@ int run_watch(const WatchOptions& o) {
   std::map<int, std::pair<double, double>> rates;                // pid -> (syscalls/s, cpu%)
   uint64_t prev_rate_ns = start;
 
+  std::string stop_reason = "interrupted";
+  std::vector<detect::Snapshot> last_snaps;
   while (!g_stop) {
     uint64_t now = capture::monotonic_ns();
-    if (duration_s > 0 && now - start >= static_cast<uint64_t>(duration_s * 1e9)) break;
+    if (duration_s > 0 && now - start >= static_cast<uint64_t>(duration_s * 1e9)) {
+      stop_reason = "duration";
+      break;
+    }
     session.poll_ring();
     session.maybe_next_window(now);
     if (now - last_rescan >= 1'000'000'000ull) {
@@ -251,7 +295,9 @@ int run_watch(const WatchOptions& o) {
     }
     for (const auto& pe : session.take_process_events()) {
       if (pe.what == "backend_start" || pe.what == "backend_exit") {
-        if (o.json) emit({{"type", "process"}, {"event", pe.what}, {"pid", pe.pid}, {"backend_type", pe.backend_type}}, "");
+        nlohmann::json j = {{"type", "process"}, {"event", pe.what}, {"pid", pe.pid}, {"backend_type", pe.backend_type}};
+        if (o.json) emit(j, "");
+        else rec.event(j);
         continue;
       }
       std::string line = fmt::format("pgstall: {} pid {} {}", pe.what, pe.pid, pe.detail);
@@ -348,6 +394,8 @@ int run_watch(const WatchOptions& o) {
     now = capture::monotonic_ns();
     auto snaps = session.snapshot(now);
     session.steer_syscall_tracing(now, snaps);
+    session.steer_lwlock_probes(now, snaps);
+    last_snaps = snaps;
     for (auto& e : engine.update(now, snaps)) {
       model::ProcessTitle title;
       if (auto it = session.procs().find(e.stall.pid); it != session.procs().end()) title = it->second.title;
@@ -368,6 +416,7 @@ int run_watch(const WatchOptions& o) {
         size_t plain = e.stall.summary.size();
         session.enrich(e.stall);
         enriched[key] = e.stall.summary.substr(plain);
+        rec.add_stall_stack(e.stall);
         ++stalls_flagged;
       } else {
         enriched.erase(key);
@@ -386,6 +435,11 @@ int run_watch(const WatchOptions& o) {
     }
 
     if (now - prev_rate_ns >= 1'000'000'000ull) {
+      if (o.record || stacks) rec.tick(now, snaps);
+      if (rec.write_failed()) {
+        std::cerr << cmd << ": writing " << o.output << " failed: " << rec.write_error() << "\n";
+        return 1;
+      }
       double span = (now - prev_rate_ns) / 1e9;
       std::set<int> live;
       for (const auto& s : snaps) {
@@ -452,10 +506,15 @@ int run_watch(const WatchOptions& o) {
       std::cout << output::render_view(h, lines, rows, w, hgt) << std::flush;
     }
 
+    if (o.until_stall_ends && stalls_flagged && engine.active().empty()) {
+      stop_reason = "every stall ended";
+      break;
+    }
     uint64_t spent = capture::monotonic_ns() - now;
     if (spent < tick_ns) std::this_thread::sleep_for(std::chrono::nanoseconds(tick_ns - spent));
   }
 
+  if (o.record || stacks) rec.tick(capture::monotonic_ns(), last_snaps, true);
   auto counters = tracer->counters();
   nlohmann::json cj;
   std::string ctext;
@@ -478,6 +537,7 @@ int run_watch(const WatchOptions& o) {
           {"stalls", stalls_flagged},
           {"in_flight", active},
           {"syscall_tracing_s", std::round(tracing_s * 10) / 10},
+          {"lwlock_probes_s", std::round(session.lwlock_probes_s(capture::monotonic_ns()) * 10) / 10},
           {"wait_event_read_errors", session.wait_event_read_errors()},
           {"lock_graph_errors", session.lock_graph_errors()},
           {"pg_wait_records", session.pg_wait_records()},
@@ -485,7 +545,22 @@ int run_watch(const WatchOptions& o) {
          line);
   else
     std::cout << line << "\n";
-  return 0;
+  int rc = 0;
+  if (!o.folded.empty()) {
+    if (!rec.write_folded(o.folded, err)) {
+      std::cerr << cmd << ": " << err << "\n";
+      rc = 1;
+    }
+  }
+  if (o.record) {
+    if (!rec.close(stop_reason, err)) {
+      std::cerr << cmd << ": writing " << o.output << " failed: " << err << "\n";
+      return 1;
+    }
+    std::cerr << fmt::format("{}: wrote {} ({}); read it with: pgstall report {}\n", cmd, o.output, rec.summary(),
+                             o.output);
+  }
+  return rc;
 }
 
 }  // namespace pgstall::cli

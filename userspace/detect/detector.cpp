@@ -166,6 +166,10 @@ std::vector<Stall> Engine::judge(uint64_t now, const Snapshot& s, History& h,
     st.state = state;
     st.detail = base_detail(s);
     if (s.in_syscall) st.detail["syscall_running_s"] = std::round(secs(s.sc_start_ns, now) * 1000) / 1000;
+    if (s.pg.query_since_ns && s.pg.query_since_ns <= now)
+      st.detail["query"] = {{"text", s.pg.query},
+                            {"running_s", std::round(secs(s.pg.query_since_ns, now) * 10) / 10},
+                            {"truncated", s.pg.query_truncated}};
     return st;
   };
 

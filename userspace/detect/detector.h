@@ -63,6 +63,10 @@ struct PgWait {
   uint64_t lwlock_since_ns = 0;
   std::string lwlock_tranche;
   int lwlock_mode = 0;
+  // The statement running (query__start/done, --queries only; 0/"": unknown).
+  uint64_t query_since_ns = 0;
+  std::string query;
+  bool query_truncated = false;  // the text filled the probe's buffer: there is more
 };
 
 // What one process is doing now, as the capture layer saw it.

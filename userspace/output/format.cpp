@@ -17,6 +17,29 @@ int64_t now_of(clockid_t c) {
 
 double round1(double v) { return std::round(v * 10) / 10; }
 
+// A statement on one line: whitespace runs become one space, cut at max bytes
+// (on a UTF-8 boundary) with "…" when cut or when the probe had cut it.
+std::string one_line(const std::string& q, size_t max, bool truncated) {
+  std::string out;
+  bool space = false;
+  for (char c : q) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  if (out.size() > max) {
+    size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    truncated = true;
+  }
+  return truncated ? out + "…" : out;
+}
+
 }  // namespace
 
 Clock::Clock() : offset_ns_(now_of(CLOCK_REALTIME) - now_of(CLOCK_MONOTONIC)) {}
@@ -55,9 +78,13 @@ std::string event_line(const detect::Event& e, const model::ProcessTitle& t, con
     return fmt::format("END   {} pid {} after {}{:.1f}s{}{}", detect::kind_name(s.kind), s.pid,
                        s.lower_bound ? "≥" : "", e.duration_s, woke, e.exited ? ", then exited" : "");
   }
-  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}{}", detect::kind_name(s.kind),
+  std::string query;
+  if (auto q = s.detail.find("query"); q != s.detail.end() && q->is_object())
+    query = fmt::format("; query ({:.0f}s): {}", q->value("running_s", 0.0),
+                        one_line(q->value("text", std::string()), 80, q->value("truncated", false)));
+  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}{}{}", detect::kind_name(s.kind),
                      s.lower_bound ? "≥" : "", e.duration_s, s.pid, describe_process(t), s.summary,
-                     clock.hms(s.since_ns), s.lower_bound ? " or earlier" : "");
+                     clock.hms(s.since_ns), s.lower_bound ? " or earlier" : "", query);
 }
 
 nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, const Clock& clock) {

@@ -18,6 +18,7 @@ class Clock {
   Clock(int64_t realtime_minus_monotonic_ns) : offset_ns_(realtime_minus_monotonic_ns) {}
   std::string rfc3339(uint64_t monotonic_ns) const;
   std::string hms(uint64_t monotonic_ns) const;  // "02:47:13", for humans
+  int64_t offset_ns() const { return offset_ns_; }
 
  private:
   int64_t offset_ns_;

@@ -1,0 +1,49 @@
+#pragma once
+// Weighted stacks drained from the kernel, named: kernel frames from
+// kallsyms, user frames from the processes' ELF symbols, and a class for
+// each off-CPU stack (what kind of sleep it was). What `record` writes.
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "capture/ksyms.h"
+#include "capture/symbolize.h"
+#include "capture/tracer.h"
+
+namespace pgstall::capture {
+
+// Off-CPU sleep class: "Lock" / "LWLock" (Postgres said so through USDT),
+// "IO" (D state or a file syscall), "Sleep" (a timed nap), "Wait" (latch,
+// socket, futex waits), "Other".
+std::string offcpu_class(uint32_t prev_state, int sc_nr, uint32_t pg);
+
+class StackNamer {
+ public:
+  StackNamer(const Tracer& tracer, Symbolizer& user, const KernelSymbols& kernel)
+      : tracer_(tracer), user_(user), kernel_(kernel) {}
+
+  // One JSON entry per drained stack:
+  //   {"kind":"offcpu","pid","tgid","state":"S","syscall":"epoll_wait","class":"Lock",
+  //    "weight":<ns>,"count":<sleeps>,"frames":[root ... leaf]}
+  //   {"kind":"oncpu","pid","tgid","weight":<samples>,"frames":[...]}
+  // Frames run from the outermost user frame to the innermost kernel frame;
+  // kernel frames end in " [k]". A stack that could not be kept is "[lost]".
+  nlohmann::json name(const StackDrain& d);
+
+  // The frames of one stack pair (user then kernel, root first).
+  std::vector<std::string> frames(int tgid, int32_t kstack, int32_t ustack);
+
+  // Stack ids named since the last call: the caller frees those no thread
+  // still refers to.
+  std::set<int32_t> take_named_ids() { return std::exchange(named_, {}); }
+
+ private:
+  const Tracer& tracer_;
+  Symbolizer& user_;
+  const KernelSymbols& kernel_;
+  std::set<int32_t> named_;
+};
+
+}  // namespace pgstall::capture

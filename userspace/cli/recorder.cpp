@@ -1,0 +1,169 @@
+#include "cli/recorder.h"
+
+#include <cmath>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "flame/flame.h"
+#include "model/syscalls.h"
+
+namespace pgstall::cli {
+
+Recorder::Recorder(capture::Tracer& tracer, capture::Session& session, const output::Clock& clock)
+    : tracer_(tracer), session_(session), clock_(clock), namer_(tracer, user_syms_, kernel_syms_) {
+  if (tracer_.stacks_enabled()) kernel_syms_.load();
+}
+
+bool Recorder::open(const std::string& path, const nlohmann::json& meta, std::string& err) {
+  if (path.empty()) return true;
+  writer_ = std::make_unique<record::Writer>();
+  if (!writer_->open(path, meta, err)) {
+    writer_.reset();
+    return false;
+  }
+  return true;
+}
+
+void Recorder::write(record::Type t, const nlohmann::json& body) {
+  if (!writer_ || !write_error_.empty()) return;
+  if (!writer_->write(t, body)) write_error_ = writer_->error();
+}
+
+void Recorder::event(const nlohmann::json& j) {
+  if (!writer_) return;
+  nlohmann::json e = j;
+  e["ts"] = capture::monotonic_ns();  // CLOCK_MONOTONIC; the Meta record converts
+  write(record::Type::Event, e);
+}
+
+std::string Recorder::root_of(int tgid) const {
+  if (auto it = session_.procs().find(tgid); it != session_.procs().end())
+    return std::string(model::backend_type_name(it->second.title.type));
+  if (auto it = types_.find(tgid); it != types_.end()) return it->second;  // exited since
+  return "";
+}
+
+void Recorder::add_stall_stack(detect::Stall& st) {
+  if (!tracer_.stacks_enabled()) return;
+  auto s = tracer_.state(st.pid);
+  if (!s || s->oncpu_since_ns) return;  // running: no sleep stack to show
+  auto frames = namer_.frames(st.pid, s->off_kstack, s->off_ustack);
+  st.detail["stack"] = frames;  // root first
+}
+
+void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bool final) {
+  // Processes: each new pid, and each whose title changed (a backend's
+  // title carries user, database and command).
+  for (const auto& [pid, p] : session_.procs()) {
+    types_[pid] = std::string(model::backend_type_name(p.title.type));
+    auto& last = titles_written_[pid];
+    if (last == p.title.raw) continue;
+    last = p.title.raw;
+    write(record::Type::Process, {{"ts", now},
+                                  {"pid", pid},
+                                  {"postmaster", p.postmaster},
+                                  {"backend_type", model::backend_type_name(p.title.type)},
+                                  {"title", p.title.raw},
+                                  {"data_dir", p.data_dir},
+                                  {"pg_major", p.pg_major}});
+  }
+  nlohmann::json procs = nlohmann::json::array();
+  for (const auto& s : snaps) {
+    if (s.exited) continue;
+    nlohmann::json j = {{"pid", s.pid}, {"state", std::string(1, s.on_cpu ? 'R' : s.offcpu_state)},
+                        {"cpu_ns", s.cpu_ns}};
+    if (s.in_syscall) {
+      j["syscall"] = model::syscall_name(s.sc_nr);
+      j["syscall_s"] = std::round((now - std::min(now, s.sc_start_ns)) / 1e6) / 1e3;
+    }
+    if (auto we = detect::wait_event_of(s)) j["wait_event"] = we->text();
+    procs.push_back(std::move(j));
+  }
+  write(record::Type::Snapshot, {{"ts", now}, {"at", clock_.rfc3339(now)}, {"processes", procs}});
+
+  if (tracer_.stacks_enabled()) {
+    capture::StackDrain d;
+    tracer_.drain_stacks(d, final);
+    if (!d.offcpu.empty() || !d.oncpu.empty()) {
+      // Only postgres processes: pgstall tracks itself for a moment in its
+      // self-test, and that is not the server's time.
+      std::erase_if(d.offcpu, [&](const auto& x) { return root_of(static_cast<int>(x.first.tgid)).empty(); });
+      std::erase_if(d.oncpu, [&](const auto& x) { return root_of(static_cast<int>(x.first.tgid)).empty(); });
+      auto entries = namer_.name(d);
+      for (auto& e : entries) {
+        const int tgid = e["tgid"].get<int>();
+        e["backend_type"] = root_of(tgid);
+        std::string line = e["backend_type"].get<std::string>();
+        for (const auto& f : e["frames"]) line += ";" + flame::fold_name(f.get<std::string>());
+        if (e["kind"] == "offcpu") {
+          ++offcpu_entries_;
+          folded_off_[line] += e["weight"].get<uint64_t>() / 1000;  // µs
+        } else {
+          oncpu_samples_ += e["weight"].get<uint64_t>();
+          folded_on_[line] += e["weight"].get<uint64_t>();
+        }
+      }
+      write(record::Type::Stacks, {{"ts", now}, {"entries", entries}});
+    }
+    // Free the stack slots named, except those a sleeping thread still
+    // refers to (its weight is added when it wakes).
+    auto named = namer_.take_named_ids();
+    for (const auto& [pid, p] : session_.procs()) {
+      if (auto st = tracer_.state(pid)) {
+        named.erase(st->off_kstack);
+        named.erase(st->off_ustack);
+      }
+    }
+    tracer_.forget_stacks(std::move(named));
+  }
+
+  auto c = tracer_.counters();
+  nlohmann::json cj, lost = nlohmann::json::object();
+  for (int i = 0; i < PGSTALL_CNT__MAX; ++i) {
+    cj[capture::counter_name(i)] = c[i];
+    if (capture::counter_is_loss(i) && c[i]) lost[capture::counter_name(i)] = c[i];
+  }
+  write(record::Type::Counters, {{"ts", now}, {"counters", cj}, {"lost", lost}});
+}
+
+bool Recorder::write_folded(const std::string& path, std::string& err) const {
+  auto put = [&](const std::string& p, const std::map<std::string, uint64_t>& m) {
+    std::ofstream f(p);
+    for (const auto& [line, w] : m)
+      if (w) f << line << ' ' << w << '\n';
+    f.close();
+    if (!f) {
+      err = fmt::format("cannot write {}", p);
+      return false;
+    }
+    return true;
+  };
+  if (!put(path, folded_off_)) return false;
+  if (!folded_on_.empty() && !put(path + ".oncpu", folded_on_)) return false;
+  return true;
+}
+
+bool Recorder::close(const std::string& reason, std::string& err) {
+  if (!writer_) return true;
+  if (!write_error_.empty()) {
+    err = write_error_;
+    return false;
+  }
+  if (!writer_->close({{"reason", reason}, {"records", writer_->records() + 1}})) {
+    err = writer_->error();
+    return false;
+  }
+  return true;
+}
+
+std::string Recorder::summary() const {
+  std::string s;
+  if (writer_)
+    s = fmt::format("{} records, {:.1f} MiB", writer_->records(), static_cast<double>(writer_->bytes()) / (1 << 20));
+  if (tracer_.stacks_enabled())
+    s += fmt::format("{}{} off-CPU stacks, {} on-CPU samples", s.empty() ? "" : ", ", offcpu_entries_, oncpu_samples_);
+  return s;
+}
+
+}  // namespace pgstall::cli

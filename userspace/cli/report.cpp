@@ -1,0 +1,114 @@
+// pgstall report / pgstall flamegraph: a recording read back, on any
+// machine, without root.
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "flame/flame.h"
+#include "record/report.h"
+
+namespace pgstall::cli {
+namespace {
+
+// Reads the file and says what is wrong with it. Returns the exit code to
+// use when reading failed (0: go on). A damaged file still reports what came
+// before the damage, and exits non-zero at the end.
+int load(const std::string& file, const char* cmd, record::Recording& r) {
+  auto c = record::read_file(file);
+  r = record::load(c);
+  if (r.meta.empty() || r.meta.is_null() || !r.meta.contains("pgstall")) {
+    std::cerr << cmd << ": " << file << ": " << (r.error.empty() ? "not a pgstall recording" : r.error) << "\n";
+    return 2;
+  }
+  if (!r.error.empty()) std::cerr << cmd << ": warning: " << file << ": " << r.error << "\n";
+  if (r.truncated)
+    std::cerr << cmd << ": warning: " << file << " ends inside a record (recorder killed?): read up to the last "
+              << "whole record\n";
+  if (r.unknown_types)
+    std::cerr << cmd << ": warning: " << r.unknown_types << " records of a newer format skipped\n";
+  return 0;
+}
+
+}  // namespace
+
+void ReportOptions::add_to(CLI::App& app) {
+  app.add_option("file", file, "A recording made by pgstall record")->required();
+  app.add_flag("--json", json, "One JSON object: stalls, timelines, blockers, top waits and stacks");
+  app.add_option("--top", top, "How many stacks to list")->default_val("10")->check(CLI::Range(1, 1000));
+}
+
+int run_report(const ReportOptions& o) {
+  record::Recording r;
+  if (int rc = load(o.file, "pgstall report", r)) return rc;
+  if (o.json)
+    std::cout << record::report_json(r, o.top).dump(2) << "\n";
+  else
+    std::cout << record::report_text(r, o.top);
+  return r.error.empty() ? 0 : 3;
+}
+
+void FlamegraphOptions::add_to(CLI::App& app) {
+  app.add_option("file", file, "A recording made by pgstall record")->required();
+  app.add_option("--kind", kind,
+                 "offcpu (every sleep, by time), oncpu (samples), io (D state and file I/O), lock (heavyweight "
+                 "and LWLock sleeps)")
+      ->default_val("offcpu")
+      ->check(CLI::IsMember({"offcpu", "oncpu", "io", "lock"}));
+  app.add_option("--pid", pid, "Only this process (a backend, or any postgres process)");
+  app.add_option("--format", format, "svg (interactive, self-contained), folded, or speedscope (JSON)")
+      ->default_val("svg")
+      ->check(CLI::IsMember({"svg", "folded", "speedscope"}));
+  app.add_option("-o,--output", output, "Where to write it (default: standard output)");
+}
+
+int run_flamegraph(const FlamegraphOptions& o) {
+  record::Recording r;
+  if (int rc = load(o.file, "pgstall flamegraph", r)) return rc;
+  std::vector<flame::Stack> stacks;
+  std::string err;
+  if (!record::select_stacks(r, o.kind, o.pid, stacks, err)) {
+    std::cerr << "pgstall flamegraph: " << err << "\n";
+    return 2;
+  }
+  if (stacks.empty()) {
+    std::cerr << "pgstall flamegraph: no " << o.kind << " stacks in " << o.file
+              << (o.pid ? fmt::format(" for pid {}", o.pid) : "")
+              << (r.meta.value("stacks", true) ? "" : " (recorded with --no-stacks)") << "\n";
+    return 1;
+  }
+  const bool samples = o.kind == "oncpu";
+  const std::string what = o.kind == "offcpu" ? "Off-CPU time"
+                           : o.kind == "oncpu" ? "On-CPU samples"
+                           : o.kind == "io"    ? "I/O waits (off-CPU)"
+                                               : "Lock waits (off-CPU)";
+  const std::string subtitle = fmt::format("{} on {}, from {}{}", what, r.meta.value("host", "?"),
+                                           r.meta.value("started", "?"), o.pid ? fmt::format(", pid {}", o.pid) : "");
+  std::string out;
+  if (o.format == "folded") {
+    out = flame::to_folded(stacks);
+  } else if (o.format == "speedscope") {
+    out = flame::to_speedscope(stacks, subtitle, samples ? "none" : "nanoseconds").dump() + "\n";
+  } else {
+    flame::SvgOptions so;
+    so.title = "pgstall: " + what;
+    so.subtitle = subtitle;
+    so.unit = samples ? "samples" : "ns";
+    out = flame::to_svg(stacks, so);
+  }
+  if (o.output.empty()) {
+    std::cout << out;
+  } else {
+    std::ofstream f(o.output, std::ios::binary);
+    f << out;
+    f.close();
+    if (!f) {
+      std::cerr << "pgstall flamegraph: cannot write " << o.output << "\n";
+      return 1;
+    }
+  }
+  return r.error.empty() ? 0 : 3;
+}
+
+}  // namespace pgstall::cli
