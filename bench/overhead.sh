@@ -27,7 +27,9 @@ Configs:
   base      no tracer
   watch     build/pgstall watch --json --data-dir <cluster data dir>
   bpftrace  bpftrace -e '$BPFTRACE_PROG'
-  LABEL     from --extra LABEL='ARGS': build/pgstall watch --json --data-dir <dir> ARGS
+  LABEL     from --extra LABEL='ARGS': build/pgstall watch --json --data-dir <dir> ARGS;
+            ARGS starting with 'record': build/pgstall record --json --data-dir <dir>
+            -o DIR/<run>.pgstall REST (the recordings are kept in the output directory)
 
 Each run: prepare the tables (VACUUM branches/tellers, TRUNCATE history,
 CHECKPOINT), start the tracer and wait until it is attached, run pgbench -n,
@@ -66,6 +68,7 @@ Examples:
   sudo bench/overhead.sh --rounds 5 --seconds 3            # quick smoke run
   sudo bench/overhead.sh --workloads select --configs base,watch --csv /tmp/o.csv
   sudo bench/overhead.sh --extra allsc='--syscalls always' --extra noblk='--no-block'
+  sudo bench/overhead.sh --extra rec='record' --extra recnocpu='record --oncpu-hz 0'  # the recorder
 EOF
 }
 
@@ -303,7 +306,12 @@ tracer_cmd() { # CONFIG -> fills TRACER_CMD and TRACER_READY
     watch) ;;
     *) read -ra extra <<<"${EXTRA_ARGS[$1]}" ;;
     esac
-    TRACER_CMD=("$PGSTALL_BIN" watch --json --data-dir "$PGDATA" "${extra[@]}")
+    if [[ "${extra[0]:-}" == record ]]; then
+        # A recorder: the same loop, plus stacks, writing OUT_DIR/TAG.pgstall.
+        TRACER_CMD=("$PGSTALL_BIN" record --json --data-dir "$PGDATA" -o "$OUT_DIR/$2.pgstall" "${extra[@]:1}")
+    else
+        TRACER_CMD=("$PGSTALL_BIN" watch --json --data-dir "$PGDATA" "${extra[@]}")
+    fi
     TRACER_READY='"type":"start"'
 }
 
@@ -311,7 +319,7 @@ start_tracer() { # CONFIG TAG
     local cfg=$1 tag=$2 out deadline
     out="$OUT_DIR/$tag.out"
     TRACER_ERR="$OUT_DIR/$tag.err"
-    tracer_cmd "$cfg"
+    tracer_cmd "$cfg" "$tag"
     TRACER_DESC="$cfg (${TRACER_CMD[*]})"
     "${TRACER_CMD[@]}" </dev/null >"$out" 2>"$TRACER_ERR" 9>&- &
     TRACER_PID=$!
@@ -588,7 +596,13 @@ report() {
             base) echo "- base: no tracer" ;;
             watch) echo "- watch: \`pgstall watch --json --data-dir DATADIR\`" ;;
             bpftrace) echo "- bpftrace: \`bpftrace -e '$BPFTRACE_PROG'\`" ;;
-            *) echo "- $c: \`pgstall watch --json --data-dir DATADIR ${EXTRA_ARGS[$c]}\`" ;;
+            *)
+                if [[ "${EXTRA_ARGS[$c]}" == record* ]]; then
+                    echo "- $c: \`pgstall record --json --data-dir DATADIR -o RUN.pgstall ${EXTRA_ARGS[$c]#record}\`"
+                else
+                    echo "- $c: \`pgstall watch --json --data-dir DATADIR ${EXTRA_ARGS[$c]}\`"
+                fi
+                ;;
             esac
         done
         echo

@@ -8,19 +8,22 @@ PGS_SELF=deps
 PACKAGES=(
     build-essential cmake clang llvm libbpf-dev bpftool
     libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-    libelf-dev zlib1g-dev libpq-dev libxml2-dev libgtest-dev googletest
+    libelf-dev zlib1g-dev libpq-dev libxml2-dev libpng-dev libgtest-dev googletest
     postgresql postgresql-contrib bpftrace
     e2fsprogs util-linux procps psmisc
 )
+# Only the tests need these (--tests): a browser to render the flame-graph SVG.
+TEST_PACKAGES=(chromium)
 
 log() { printf '[%s %s] %s\n' "$(date +%T)" "$PGS_SELF" "$*" >&2; }
 
 usage() {
     cat <<EOF
-Usage: $0 [--check] [--help]
+Usage: $0 [--tests] [--check] [--help]
 
 Installs with apt-get (only when something is missing; then 'apt-get update'
 runs first) and mounts tracefs at /sys/kernel/tracing if it is not mounted.
+  --tests   also what the tests need: ${TEST_PACKAGES[*]}
   --check   only report missing packages; exit 1 if any
 
 Packages: ${PACKAGES[*]}
@@ -50,13 +53,15 @@ mount_tracefs() {
 }
 
 main() {
-    local check=0 missing
-    case "${1:-}" in
-    "") ;;
-    --check) check=1 ;;
-    -h | --help) usage; return 0 ;;
-    *) usage >&2; return 2 ;;
-    esac
+    local check=0 missing arg
+    for arg in "$@"; do
+        case "$arg" in
+        --tests) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+        --check) check=1 ;;
+        -h | --help) usage; return 0 ;;
+        *) usage >&2; return 2 ;;
+        esac
+    done
 
     mapfile -t missing < <(missing_packages)
     if ((${#missing[@]} == 0)); then

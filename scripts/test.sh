@@ -12,7 +12,7 @@ if [[ $EUID -ne 0 ]]; then
     exit 1
 fi
 
-scripts/deps.sh
+scripts/deps.sh --tests
 scripts/build.sh
 
 # A cluster of its own, apart from any other one on this machine.

@@ -2,6 +2,7 @@
 // .symtab) and the cluster's postgres (Debian's, stripped to .dynsym): a
 // named function by its name, anything outside every symbol as file+offset,
 // anonymous memory as such. Needs the test cluster for the postgres part.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -89,4 +90,47 @@ TEST(Symbolize, DebiansStrippedPostgres) {
   ASSERT_EQ(names.size(), 2u);
   EXPECT_EQ(names[0], "PostgresMain");
   EXPECT_EQ(names[1], "postgres+0x40");
+}
+
+// A binary built without frame pointers and stripped, its symbols in a
+// build-id debug file (built by the test suite): the static function is
+// file+offset until the debug root is given, then named; the exported one is
+// named from .dynsym either way; the build-id is reported.
+TEST(Symbolize, StrippedBinaryNamedFromItsBuildIdDebugFile) {
+  FILE* p = popen(PGSTALL_TEST_TARGET " & echo $!", "r");
+  ASSERT_NE(p, nullptr);
+  // Its two addresses ("0x…") and, from the shell, its pid: in either order.
+  uint64_t hidden = 0, exported = 0;
+  int pid = 0;
+  char tok[64];
+  for (int i = 0; i < 3 && fscanf(p, "%63s", tok) == 1; ++i) {
+    if (std::string(tok).rfind("0x", 0) == 0)
+      (hidden ? exported : hidden) = std::stoull(tok, nullptr, 16);
+    else
+      pid = std::stoi(tok);
+  }
+  ASSERT_TRUE(hidden && exported && pid > 0) << "the test target printed nothing";
+  struct Kill {
+    int pid;
+    ~Kill() { kill(pid, SIGKILL); }
+  } killer{pid};
+  const std::string base = std::string(PGSTALL_TEST_TARGET).substr(std::string(PGSTALL_TEST_TARGET).rfind('/') + 1);
+
+  pgstall::capture::Symbolizer plain;
+  plain.set_debug_root("/nonexistent");
+  auto names = plain.symbolize(pid, {hidden + 1, exported + 1});
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[0].rfind(base + "+0x", 0), 0u) << names[0];  // not in .dynsym: never a wrong name
+  EXPECT_EQ(names[1], "pgstall_exported_entry");
+
+  pgstall::capture::Symbolizer with_debug;
+  with_debug.set_debug_root(PGSTALL_DEBUG_ROOT);
+  names = with_debug.symbolize(pid, {hidden + 1, exported + 1});
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_EQ(names[0], "pgstall_hidden_work");
+  EXPECT_EQ(names[1], "pgstall_exported_entry");
+  auto ids = with_debug.build_ids();
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(ids.begin()->second.size(), 40u) << ids.begin()->second;  // SHA-1 build-id, hex
+  pclose(p);
 }

@@ -26,6 +26,41 @@ std::string base_name(std::string_view path) {
   return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
+// Function symbols with sizes from .symtab (when the file has one) and
+// .dynsym, and the GNU build-id note.
+void read_sections(Elf* e, Symbolizer::FileSyms& f) {
+  // .symtab when the file has one (unstripped), and .dynsym: both, deduplicated.
+  for (Elf_Scn* scn = elf_nextscn(e, nullptr); scn; scn = elf_nextscn(e, scn)) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh)) continue;
+    if (sh.sh_type == SHT_NOTE && f.build_id.empty()) {
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      GElf_Nhdr nh;
+      size_t off = 0, name_off = 0, desc_off = 0;
+      while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+        const char* base = static_cast<const char*>(data->d_buf);
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::string_view(base + name_off, 3) == "GNU") {
+          for (size_t i = 0; i < nh.n_descsz; ++i)
+            f.build_id += fmt::format("{:02x}", static_cast<unsigned char>(base[desc_off + i]));
+          break;
+        }
+      }
+      continue;
+    }
+    if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (!data || !sh.sh_entsize) continue;
+    const size_t n = sh.sh_size / sh.sh_entsize;
+    for (size_t i = 0; i < n; ++i) {
+      GElf_Sym s;
+      if (!gelf_getsym(data, static_cast<int>(i), &s)) continue;
+      if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || s.st_size == 0) continue;
+      const char* name = elf_strptr(e, sh.sh_link, s.st_name);
+      if (name && *name) f.syms.push_back({s.st_value, s.st_size, name});
+    }
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const Symbolizer::File> Symbolizer::file_for(int pid, const Mapping& m) {
@@ -57,40 +92,29 @@ std::shared_ptr<const Symbolizer::File> Symbolizer::file_for(int pid, const Mapp
             f->loads.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz});
         }
       }
-      // .symtab when the file has one (unstripped), and .dynsym: both, deduplicated.
-      for (Elf_Scn* scn = elf_nextscn(e, nullptr); scn; scn = elf_nextscn(e, scn)) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh)) continue;
-        if (sh.sh_type == SHT_NOTE && f->build_id.empty()) {
-          Elf_Data* data = elf_getdata(scn, nullptr);
-          GElf_Nhdr nh;
-          size_t off = 0, name_off = 0, desc_off = 0;
-          while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-            const char* base = static_cast<const char*>(data->d_buf);
-            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::string_view(base + name_off, 3) == "GNU") {
-              for (size_t i = 0; i < nh.n_descsz; ++i)
-                f->build_id += fmt::format("{:02x}", static_cast<unsigned char>(base[desc_off + i]));
-              break;
-            }
-          }
-          continue;
-        }
-        if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) continue;
-        Elf_Data* data = elf_getdata(scn, nullptr);
-        if (!data || !sh.sh_entsize) continue;
-        const size_t n = sh.sh_size / sh.sh_entsize;
-        for (size_t i = 0; i < n; ++i) {
-          GElf_Sym s;
-          if (!gelf_getsym(data, static_cast<int>(i), &s)) continue;
-          if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || s.st_size == 0) continue;
-          const char* name = elf_strptr(e, sh.sh_link, s.st_name);
-          if (name && *name) f->syms.push_back({s.st_value, s.st_size, name});
-        }
-      }
+      read_sections(e, *f);
       elf_end(e);
     }
   }
   close(fd);
+  // Debian's stripped binaries: the debug file of the same build-id, when
+  // installed, names the static functions too.
+  if (f->build_id.size() > 2) {
+    const std::string dbg = fmt::format("{}/.build-id/{}/{}.debug", debug_root_, f->build_id.substr(0, 2),
+                                        f->build_id.substr(2));
+    if (int dfd = open(dbg.c_str(), O_RDONLY | O_CLOEXEC); dfd >= 0) {
+      if (Elf* e = elf_begin(dfd, ELF_C_READ_MMAP, nullptr)) {
+        FileSyms d;
+        read_sections(e, d);
+        if (!d.syms.empty()) {
+          f->syms.insert(f->syms.end(), d.syms.begin(), d.syms.end());
+          f->debug_file = dbg;
+        }
+        elf_end(e);
+      }
+      close(dfd);
+    }
+  }
   std::sort(f->syms.begin(), f->syms.end(), [](const Sym& a, const Sym& b) {
     return a.start != b.start ? a.start < b.start : a.name < b.name;
   });

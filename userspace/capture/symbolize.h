@@ -35,19 +35,25 @@ class Symbolizer {
   // GNU build-ids of the files symbols were read from, by path (hex), so a
   // "file+0xOFFSET" frame can be named later from the matching debug file.
   std::map<std::string, std::string> build_ids() const;
+  // Where build-id debug files are looked for (<root>/.build-id/xx/rest.debug).
+  void set_debug_root(std::string root) { debug_root_ = std::move(root); }
 
- private:
+  // A file's symbols, as read (public for the reader in the .cpp).
   struct Sym {
     uint64_t start, size;
     std::string name;
   };
-  struct File {
+  struct FileSyms {
     std::vector<Sym> syms;  // sorted by start; zero-size symbols dropped
+    std::string build_id;
+  };
+  struct File : FileSyms {
     struct Load {
       uint64_t vaddr, offset, filesz;
     };
     std::vector<Load> loads;
-    std::string path, build_id;
+    std::string path;
+    std::string debug_file;  // the build-id debug file its names also came from ("" = none)
   };
   struct Mapping {
     uint64_t start, end, offset;
@@ -55,12 +61,15 @@ class Symbolizer {
     ino_t inode;
     std::string path;
   };
+
+ private:
   std::shared_ptr<const File> file_for(int pid, const Mapping& m);
 
   std::map<std::pair<dev_t, ino_t>, std::shared_ptr<const File>> files_;
   std::map<int, std::vector<Mapping>> maps_;  // pid -> its last maps
   bool batch_ = false;
   std::set<int> read_in_batch_;
+  std::string debug_root_ = "/usr/lib/debug";
 };
 
 }  // namespace pgstall::capture
