@@ -25,12 +25,18 @@
 #define SC_SLEEP_ARG(regs, i) \
 	((i) == 0 ? BPF_CORE_READ(regs, di) : (i) == 1 ? BPF_CORE_READ(regs, si) : \
 	 (i) == 2 ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, r10))
+#define USER_PC(regs) BPF_CORE_READ(regs, ip)
+#define USER_SP(regs) BPF_CORE_READ(regs, sp)
+#define USER_FP(regs) BPF_CORE_READ(regs, bp)
 #elif defined(__TARGET_ARCH_arm64)
 #define SC_IS_CLIENT_IO(nr) ((nr) == 206 || (nr) == 207 || (nr) == 211 || (nr) == 212)
 #define SC_ARG(regs, i) ((regs)->regs[i])
 /* arm64 keeps the syscall number apart; NO_SYSCALL (-1) outside one. */
 #define SC_SLEEP_NR(regs) ((long)(int)BPF_CORE_READ(regs, syscallno))
 #define SC_SLEEP_ARG(regs, i) ((i) == 0 ? BPF_CORE_READ(regs, orig_x0) : BPF_CORE_READ(regs, regs[i]))
+#define USER_PC(regs) BPF_CORE_READ(regs, pc)
+#define USER_SP(regs) BPF_CORE_READ(regs, sp)
+#define USER_FP(regs) BPF_CORE_READ(regs, regs[29])
 #else
 #error "pgstall: unsupported architecture"
 #endif

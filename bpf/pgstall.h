@@ -124,6 +124,11 @@ struct pgstall_thread_state {
 	__s32 off_ustack;
 	__u32 off_pg;          /* Postgres wait at switch-out: 0 none, 1 heavyweight lock, 2 LWLock */
 	__u32 _pad2;
+	/* User registers saved at its last switch-out to sleep (pc, sp, frame
+	 * pointer): where userspace starts a DWARF unwind of a stalled thread. */
+	__u64 sleep_pc;
+	__u64 sleep_sp;
+	__u64 sleep_fp;
 };
 
 /* Off-CPU time aggregated in the kernel (record): one entry per thread,

@@ -62,6 +62,11 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 			}
 			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 			long nr = regs ? SC_SLEEP_NR(regs) : -1;
+			if (offcpu_stacks && regs) { /* record only: for unwinding a stalled thread */
+				st->sleep_pc = USER_PC(regs);
+				st->sleep_sp = USER_SP(regs);
+				st->sleep_fp = USER_FP(regs);
+			}
 			if (nr >= 0) {
 				st->sleep_sc_nr = nr;
 				st->sleep_sc_args[0] = SC_SLEEP_ARG(regs, 0);

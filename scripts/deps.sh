@@ -8,7 +8,7 @@ PGS_SELF=deps
 PACKAGES=(
     build-essential cmake clang llvm libbpf-dev bpftool
     libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-    libelf-dev zlib1g-dev libpq-dev libxml2-dev libpng-dev libgtest-dev googletest
+    libelf-dev libdw-dev zlib1g-dev libpq-dev libxml2-dev libpng-dev libgtest-dev googletest
     postgresql postgresql-contrib bpftrace
     e2fsprogs util-linux procps psmisc
 )

@@ -76,6 +76,17 @@ TEST(RecordTest, RowLockRecordingReportsTheWaitAndDrawsProcSleep) {
   const auto& stack = hit->json["detail"]["stack"];
   ASSERT_TRUE(stack.is_array()) << hit->json.dump();
   EXPECT_NE(stack.dump().find("ProcSleep"), std::string::npos) << stack.dump();
+  // Unwound by CFI from the registers saved at the sleep: the caller of
+  // libc's epoll_wait, which a frame-pointer walk loses, is there.
+  EXPECT_EQ(hit->json["detail"].value("stack_unwind", ""), "dwarf") << hit->json.dump();
+  {
+    std::vector<std::string> f;
+    for (const auto& x : stack) f.push_back(x.get<std::string>());
+    auto latch = std::find(f.begin(), f.end(), "WaitLatch");
+    auto ep = std::find(f.begin(), f.end(), "epoll_wait");
+    ASSERT_TRUE(latch != f.end() && ep != f.end() && latch < ep) << stack.dump();
+    EXPECT_NE(std::find(latch, ep, "WaitEventSetWait"), ep) << stack.dump();
+  }
   std::this_thread::sleep_for(2s);
   s.stop();  // the holder commits: the wait ends, and so does the recording
   EXPECT_EQ(w.wait_exit(20s), 0) << "record did not stop after the stall ended\n" << w.dump();
@@ -87,6 +98,11 @@ TEST(RecordTest, RowLockRecordingReportsTheWaitAndDrawsProcSleep) {
   EXPECT_TRUE(j["ended"].get<bool>()) << j["end_reason"];
   EXPECT_EQ(j["end_reason"], "every stall ended");
   EXPECT_TRUE(j["lost"].empty()) << j["lost"].dump();
+  // The symbol context: postgres' build-id, for naming postgres+0x… later.
+  bool pg_build_id = false;
+  for (const auto& [path, id] : j["build_ids"].items())
+    pg_build_id |= path.size() >= 9 && path.compare(path.size() - 9, 9, "/postgres") == 0 && id.get<std::string>().size() == 40;
+  EXPECT_TRUE(pg_build_id) << j["build_ids"].dump();
   bool found = false;
   for (const auto& st : j["stalls"]) {
     if (st["pid"] != waiter || st["kind"] != "lock-sleep") continue;

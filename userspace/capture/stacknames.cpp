@@ -44,7 +44,10 @@ std::vector<std::string> StackNamer::frames(int tgid, int32_t kstack, int32_t us
     if (ips.empty()) out.push_back("[kernel stack gone] [k]");
     for (auto it = ips.rbegin(); it != ips.rend(); ++it) {
       std::string name = kernel_.name(*it);
-      if (name.rfind("bpf_prog_", 0) == 0) continue;  // pgstall's own program, where the stack was taken
+      // pgstall's own program and the tracepoint glue that ran it, where the stack was taken.
+      if (name.rfind("bpf_prog_", 0) == 0 || name.rfind("bpf_trace_run", 0) == 0 || name.rfind("__bpf_trace_", 0) == 0 ||
+          name.rfind("__traceiter_", 0) == 0)
+        continue;
       out.push_back(name + " [k]");
     }
   }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "capture/unwind.h"
 #include "flame/flame.h"
 #include "model/syscalls.h"
 
@@ -48,8 +49,30 @@ void Recorder::add_stall_stack(detect::Stall& st) {
   if (!tracer_.stacks_enabled()) return;
   auto s = tracer_.state(st.pid);
   if (!s || s->oncpu_since_ns) return;  // running: no sleep stack to show
-  auto frames = namer_.frames(st.pid, s->off_kstack, s->off_ustack);
-  st.detail["stack"] = frames;  // root first
+  // The user stack unwound by its CFI from the registers saved at its
+  // switch-out (the frame-pointer walk loses the caller of the libc
+  // function it sleeps in); the frame-pointer stack when that fails.
+  std::string why;
+  auto pcs = capture::unwind_user_stack(st.pid, s->sleep_pc, s->sleep_sp, s->sleep_fp, PGSTALL_STACK_DEPTH, why);
+  if (auto again = tracer_.state(st.pid); !again || again->offcpu_since_ns != s->offcpu_since_ns) {
+    pcs.clear();  // it ran meanwhile: the stack read may mix two moments
+    why = "it woke up while being read";
+  }
+  std::vector<std::string> user;
+  if (pcs.size() >= 2) {
+    for (size_t i = 1; i < pcs.size(); ++i) --pcs[i];  // return addresses: look inside the call
+    user = user_syms_.symbolize(st.pid, pcs);
+  }
+  if (user.size() >= 2) {
+    std::vector<std::string> frames(user.rbegin(), user.rend());
+    for (auto& k : namer_.frames(st.pid, s->off_kstack, PGSTALL_NO_STACK))
+      if (k != "[no stack]") frames.push_back(std::move(k));
+    st.detail["stack"] = frames;  // root first
+    st.detail["stack_unwind"] = "dwarf";
+  } else {
+    st.detail["stack"] = namer_.frames(st.pid, s->off_kstack, s->off_ustack);
+    st.detail["stack_unwind"] = "frame pointers (" + (why.empty() ? std::string("too few frames") : why) + ")";
+  }
 }
 
 void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bool final) {
@@ -116,6 +139,12 @@ void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bo
       }
     }
     tracer_.forget_stacks(std::move(named));
+    // The files frames were named from, by build-id: a "postgres+0x…"
+    // frame can be named later from the debug file of that build.
+    if (auto ids = user_syms_.build_ids(); ids.size() != build_ids_written_) {
+      build_ids_written_ = ids.size();
+      write(record::Type::Symbols, {{"ts", now}, {"build_ids", ids}});
+    }
   }
 
   auto c = tracer_.counters();

@@ -63,6 +63,7 @@ class Recorder {
   std::map<int, std::string> types_;           // pid -> backend type, kept after it exits
   std::map<std::string, uint64_t> folded_off_, folded_on_;
   uint64_t offcpu_entries_ = 0, oncpu_samples_ = 0;
+  size_t build_ids_written_ = 0;
 };
 
 }  // namespace pgstall::cli

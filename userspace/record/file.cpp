@@ -84,6 +84,7 @@ std::string_view type_name(Type t) {
     case Type::Stacks: return "stacks";
     case Type::Counters: return "counters";
     case Type::End: return "end";
+    case Type::Symbols: return "symbols";
   }
   return "unknown";
 }

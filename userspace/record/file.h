@@ -31,6 +31,7 @@ enum class Type : uint16_t {
   Stacks = 5,    // weighted stacks (off-CPU or on-CPU) aggregated over an interval
   Counters = 6,  // kernel-side counters, drops and losses included
   End = 7,       // the recorder stopped on its own (absent: it was killed)
+  Symbols = 8,   // symbol context: the build-id of each file frames were named from
 };
 std::string_view type_name(Type t);
 

@@ -76,6 +76,10 @@ Recording load(const Contents& c) {
             if (e.is_object()) r.stacks.push_back(e);
         break;
       case Type::Counters: r.counters = b; break;
+      case Type::Symbols:
+        if (auto it = b.find("build_ids"); it != b.end() && it->is_object())
+          for (const auto& [path, id] : it->items()) r.build_ids[path] = id;
+        break;
       case Type::End:
         r.ended = true;
         r.end_reason = get_or<std::string>(b, "reason", "");
@@ -171,6 +175,7 @@ nlohmann::json report_json(const Recording& r, int top) {
   j["snapshots"] = r.snapshots;
   j["lost"] = r.counters.value("lost", nlohmann::json::object());
   j["processes"] = r.processes.size();
+  j["build_ids"] = r.build_ids;
 
   auto spans = stall_spans(r);
   nlohmann::json stalls = nlohmann::json::array(), by_kind = nlohmann::json::object();
