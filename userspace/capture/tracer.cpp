@@ -338,17 +338,25 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
   return true;
 }
 
-std::vector<uint64_t> Tracer::user_stack(int32_t id) const {
-  std::vector<uint64_t> out;
+namespace {
+
+// A stack-trace map's entry: return addresses up to the first zero.
+std::vector<uint64_t> read_stack(int map_fd, int32_t id, size_t depth) {
+  std::vector<uint64_t> ips(depth), out;
   if (id < 0) return out;
-  uint64_t ips[PGSTALL_USTACK_DEPTH] = {};
   const uint32_t key = static_cast<uint32_t>(id);
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.user_stacks), &key, ips) != 0) return out;
+  if (bpf_map_lookup_elem(map_fd, &key, ips.data()) != 0) return out;
   for (uint64_t ip : ips) {
     if (!ip) break;
     out.push_back(ip);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<uint64_t> Tracer::user_stack(int32_t id) const {
+  return read_stack(bpf_map__fd(skel_->maps.user_stacks), id, PGSTALL_USTACK_DEPTH);
 }
 
 uint32_t Tracer::sc_gen() const { return __atomic_load_n(&skel_->bss->sc_gen, __ATOMIC_RELAXED); }
@@ -645,16 +653,8 @@ void Tracer::drain_stacks(StackDrain& out, bool everything) {
 }
 
 std::vector<uint64_t> Tracer::stack(int32_t id) const {
-  std::vector<uint64_t> out;
-  if (id < 0 || !stacks_on_) return out;
-  uint64_t ips[PGSTALL_STACK_DEPTH] = {};
-  const uint32_t key = static_cast<uint32_t>(id);
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.stacks), &key, ips) != 0) return out;
-  for (uint64_t ip : ips) {
-    if (!ip) break;
-    out.push_back(ip);
-  }
-  return out;
+  if (!stacks_on_) return {};
+  return read_stack(bpf_map__fd(skel_->maps.stacks), id, PGSTALL_STACK_DEPTH);
 }
 
 void Tracer::forget_stacks(std::set<int32_t> ids) {
