@@ -206,3 +206,27 @@ TEST(RecordTest, KilledRecorderLeavesAReadableFile) {
   EXPECT_NE(junk.err.find("not a pgstall recording"), std::string::npos) << junk.err;
   unlink(file.c_str());
 }
+
+// watch --folded: the off-CPU stacks seen, folded, at exit (the walwriter
+// and checkpointer sleep and wake even on an idle server).
+TEST(RecordTest, WatchWritesFoldedStacks) {
+  ASSERT_EQ(geteuid(), 0u) << "integration tests need root";
+  auto env = cluster_env(true);
+  const std::string file = temp_file(".folded");
+  auto r = run(pgstall_binary() + " watch --plain --data-dir " + env["PGSTALL_PGDATA"] + " -d 4s --folded " + file);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto f = folded(text);
+  ASSERT_FALSE(f.lines.empty()) << "no stacks in " << file;
+  for (const auto& [l, w] : f.lines) {
+    EXPECT_GT(w, 0u) << l;
+    // Rooted at a postgres process type, user frames then kernel frames.
+    EXPECT_TRUE(l.rfind("walwriter;", 0) == 0 || l.rfind("checkpointer;", 0) == 0 || l.rfind("background writer;", 0) == 0 ||
+                l.rfind("autovacuum launcher;", 0) == 0 || l.rfind("postmaster;", 0) == 0 ||
+                l.rfind("logical replication launcher;", 0) == 0 || l.rfind("client backend;", 0) == 0)
+        << l;
+  }
+  EXPECT_GT(f.weight_with("[k]"), 0u) << f.head();
+  unlink(file.c_str());
+}
