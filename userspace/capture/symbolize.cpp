@@ -132,18 +132,32 @@ std::map<std::string, std::string> Symbolizer::build_ids() const {
   return out;
 }
 
+namespace {
+
+std::vector<Symbolizer::Mapping> read_maps(int pid) {
+  std::vector<Symbolizer::Mapping> out;
+  std::ifstream in(fmt::format("/proc/{}/maps", pid));
+  std::string line;
+  while (in && std::getline(in, line))
+    if (auto m = parse_maps_line(line))
+      out.push_back({m->start, m->end, m->offset, makedev(m->dev_major, m->dev_minor), m->inode, std::string(m->path)});
+  return out;
+}
+
+}  // namespace
+
+bool Symbolizer::remember(int pid) {
+  if (maps_.count(pid)) return true;
+  auto m = read_maps(pid);
+  if (m.empty()) return false;
+  maps_[pid] = std::move(m);
+  return true;
+}
+
 std::vector<std::string> Symbolizer::symbolize(int pid, const std::vector<uint64_t>& addrs) {
   std::vector<std::string> out;
-  std::vector<Mapping> fresh;
-  const bool read = !batch_ || read_in_batch_.insert(pid).second;
-  if (std::ifstream in(fmt::format("/proc/{}/maps", pid)); read && in) {
-    std::string line;
-    while (std::getline(in, line))
-      if (auto m = parse_maps_line(line))
-        fresh.push_back({m->start, m->end, m->offset, makedev(m->dev_major, m->dev_minor), m->inode,
-                         std::string(m->path)});
-  }
-  if (!fresh.empty()) maps_[pid] = std::move(fresh);
+  if (!batch_ || read_in_batch_.insert(pid).second)
+    if (auto fresh = read_maps(pid); !fresh.empty()) maps_[pid] = std::move(fresh);
   auto mit = maps_.find(pid);
   if (mit == maps_.end()) return out;  // never seen, and gone
   const auto& maps = mit->second;

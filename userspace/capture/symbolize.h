@@ -27,6 +27,9 @@ class Symbolizer {
   // time its stacks are read is named from its last maps.
   std::vector<std::string> symbolize(int pid, const std::vector<uint64_t>& addrs);
 
+  // Reads and keeps pid's maps now, if not kept yet: its stacks can then be
+  // named after it has exited. False when it is already gone.
+  bool remember(int pid);
   // Within a batch each pid's maps are read once (many stacks at a time).
   void begin_batch() { batch_ = true, read_in_batch_.clear(); }
   void end_batch() { batch_ = false; }

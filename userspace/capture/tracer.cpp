@@ -481,7 +481,10 @@ void Tracer::self_test() {
     execl("/bin/true", "true", static_cast<char*>(nullptr));
     _exit(0);
   }
-  if (child > 0) waitpid(child, nullptr, 0);
+  if (child > 0) {
+    waitpid(child, nullptr, 0);
+    self_test_pids_.push_back(child);
+  }
   usleep(1000);
   untrack(self);
   drain([](const void*, size_t) {});  // the self-test's own records

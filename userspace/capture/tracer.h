@@ -163,6 +163,8 @@ class Tracer {
   // Tracks this process for a moment, makes a syscall, a context switch and a
   // fork, and checks each probe saw it. Marks Probe::fired.
   void self_test();
+  // Children the self-test forked (tracked for a moment: not postgres).
+  const std::vector<int>& self_test_pids() const { return self_test_pids_; }
 
  private:
   Tracer() = default;
@@ -179,6 +181,7 @@ class Tracer {
   bool usdt_on_ = false;
   bool queries_ = false;
   bool stacks_on_ = false;
+  std::vector<int> self_test_pids_;
   SyscallMode lwlock_mode_ = SyscallMode::Always;
   bool lwlock_on_ = false;
   uint64_t lwlock_attached_ns_ = 0;

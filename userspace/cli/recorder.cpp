@@ -1,6 +1,9 @@
 #include "cli/recorder.h"
 
+#include <algorithm>
 #include <cmath>
+#include <unistd.h>
+
 #include <fstream>
 
 #include <fmt/format.h>
@@ -29,6 +32,12 @@ bool Recorder::open(const std::string& path, const nlohmann::json& meta, std::st
 void Recorder::write(record::Type t, const nlohmann::json& body) {
   if (!writer_ || !write_error_.empty()) return;
   if (!writer_->write(t, body)) write_error_ = writer_->error();
+}
+
+void Recorder::note_process(int pid, const std::string& backend_type) {
+  if (!backend_type.empty()) types_[pid] = backend_type;
+  // Its maps now: a short session may be gone when its stacks are named.
+  if (tracer_.stacks_enabled()) user_syms_.remember(pid);
 }
 
 void Recorder::event(const nlohmann::json& j) {
@@ -80,6 +89,7 @@ void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bo
   // title carries user, database and command).
   for (const auto& [pid, p] : session_.procs()) {
     types_[pid] = std::string(model::backend_type_name(p.title.type));
+    if (tracer_.stacks_enabled()) user_syms_.remember(pid);
     auto& last = titles_written_[pid];
     if (last == p.title.raw) continue;
     last = p.title.raw;
@@ -109,10 +119,20 @@ void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bo
     capture::StackDrain d;
     tracer_.drain_stacks(d, final);
     if (!d.offcpu.empty() || !d.oncpu.empty()) {
-      // Only postgres processes: pgstall tracks itself for a moment in its
-      // self-test, and that is not the server's time.
-      std::erase_if(d.offcpu, [&](const auto& x) { return root_of(static_cast<int>(x.first.tgid)).empty(); });
-      std::erase_if(d.oncpu, [&](const auto& x) { return root_of(static_cast<int>(x.first.tgid)).empty(); });
+      // Only the server's processes: pgstall tracks itself (and a child) for
+      // a moment in its self-test. Everything else the kernel tracked is a
+      // child of a tracked postgres process; one that started and exited
+      // between two reads of /proc has no title: it is kept, untitled.
+      const auto self = static_cast<int>(getpid());
+      const auto& st = tracer_.self_test_pids();
+      auto ours = [&](uint32_t tgid) {
+        const int pid = static_cast<int>(tgid);
+        if (pid == self || std::find(st.begin(), st.end(), pid) != st.end()) return true;
+        if (root_of(pid).empty()) types_[pid] = "short-lived process";
+        return false;
+      };
+      std::erase_if(d.offcpu, [&](const auto& x) { return ours(x.first.tgid); });
+      std::erase_if(d.oncpu, [&](const auto& x) { return ours(x.first.tgid); });
       auto entries = namer_.name(d);
       for (auto& e : entries) {
         const int tgid = e["tgid"].get<int>();

@@ -30,6 +30,9 @@ class Recorder {
   bool recording() const { return writer_ != nullptr; }
 
   void event(const nlohmann::json& j);
+  // A process seen starting (its type), so that its stacks are attributed
+  // even if it exits before the next tick.
+  void note_process(int pid, const std::string& backend_type);
   // Once a second (and once more at the end, final = true): new or renamed
   // processes, every process' state, the stacks drained from the kernel,
   // the counters.

@@ -294,6 +294,7 @@ int run_watch(const WatchOptions& o) {
       session.refresh_titles();
     }
     for (const auto& pe : session.take_process_events()) {
+      if (pe.what == "backend_start") rec.note_process(pe.pid, pe.backend_type);
       if (pe.what == "backend_start" || pe.what == "backend_exit") {
         nlohmann::json j = {{"type", "process"}, {"event", pe.what}, {"pid", pe.pid}, {"backend_type", pe.backend_type}};
         if (o.json) emit(j, "");
