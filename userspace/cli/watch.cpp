@@ -96,8 +96,9 @@ void WatchOptions::add_to(CLI::App& app) {
                "Opt-in: a probe hit per statement (costly on short queries) and the text can hold personal data")
       ->excludes("--no-usdt");
   app.add_option("--folded", folded,
-                 "At the end, write the off-CPU and on-CPU stacks seen, folded (one 'frame;frame;... weight' "
-                 "line per stack, for flamegraph.pl or speedscope); takes kernel stacks while running");
+                 "At the end, write the off-CPU stacks seen, folded (one 'frame;frame;... weight' line per "
+                 "stack, weight in microseconds, for flamegraph.pl or speedscope); takes a kernel and a user stack at "
+                 "every sleep while running. With record, on-CPU samples go to FILE.oncpu");
 }
 
 void WatchOptions::add_record_to(CLI::App& app) {
