@@ -237,3 +237,31 @@ TEST(RecordTest, WatchWritesFoldedStacks) {
   EXPECT_GT(f.weight_with("pg_sleep"), 0u) << "the session's pg_sleep is not there:\n" << f.head(20);
   unlink(file.c_str());
 }
+
+// A stall under way before the recorder starts (the usual case at 3 a.m.):
+// no switch-out was seen, so its registers come from a task iterator and its
+// kernel stack from /proc; the stack is still unwound whole.
+TEST(RecordTest, StallUnderWayBeforeRecordingHasItsStack) {
+  ASSERT_EQ(geteuid(), 0u) << "integration tests need root";
+  auto env = cluster_env(true);
+  Scenario s("rowlock");
+  ASSERT_TRUE(s.ok());
+  const int waiter = s.pid("WAITER_PID");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const std::string file = temp_file("-pre.pgstall");
+  Watch w({"--data-dir", env["PGSTALL_PGDATA"], "--lock-sleep", "2s", "-o", file, "-d", "30s"}, "record");
+  ASSERT_TRUE(w.started()) << w.dump();
+  auto hit = w.wait_for(is_stall("lock-sleep", waiter), 8s);
+  ASSERT_TRUE(hit) << w.dump();
+  EXPECT_TRUE(hit->json.value("lower_bound", false)) << hit->json.dump();
+  const auto& d = hit->json["detail"];
+  EXPECT_EQ(d.value("stack_unwind", ""), "dwarf") << d.dump();
+  std::vector<std::string> f;
+  for (const auto& x : d["stack"]) f.push_back(x.get<std::string>());
+  auto has = [&](const std::string& n) { return std::find(f.begin(), f.end(), n) != f.end(); };
+  EXPECT_TRUE(has("ProcSleep") && has("WaitEventSetWait") && has("epoll_wait")) << d["stack"].dump();
+  EXPECT_TRUE(!f.empty() && f.back().find("[k]") != std::string::npos) << d["stack"].dump();  // kernel frames last
+  s.stop();
+  EXPECT_EQ(w.stop(), 0);
+  unlink(file.c_str());
+}

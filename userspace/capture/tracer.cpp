@@ -146,6 +146,7 @@ std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
                        t->skel_->maps.oncpu_agg0, t->skel_->maps.oncpu_agg1})
       bpf_map__set_max_entries(m, 1);
     bpf_program__set_autoload(t->skel_->progs.pgstall_oncpu_sample, false);
+    bpf_program__set_autoload(t->skel_->progs.pgstall_task_regs, false);
   }
 
   btf* vmlinux = btf__load_vmlinux_btf();
@@ -579,6 +580,36 @@ bool Tracer::set_lwlock_probes(bool on) {
       if (p.on_demand && p.sites > 0) p.attached = true;
   }
   return lwlock_on_;
+}
+
+std::optional<std::array<uint64_t, 3>> Tracer::task_user_regs(int tid, std::string& err) const {
+  if (!stacks_on_) {
+    err = "stacks are off";
+    return std::nullopt;
+  }
+  union bpf_iter_link_info info {};
+  info.task.tid = static_cast<__u32>(tid);
+  LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+  bpf_link* link = bpf_program__attach_iter(skel_->progs.pgstall_task_regs, &opts);
+  if (!link) {
+    err = fmt::format("task iterator: {}", strerror(errno));
+    return std::nullopt;
+  }
+  std::optional<std::array<uint64_t, 3>> out;
+  int fd = bpf_iter_create(bpf_link__fd(link));
+  if (fd < 0) {
+    err = fmt::format("task iterator: {}", strerror(errno));
+  } else {
+    std::array<uint64_t, 3> regs{};
+    ssize_t n = read(fd, regs.data(), sizeof regs);
+    if (n == static_cast<ssize_t>(sizeof regs))
+      out = regs;
+    else
+      err = n < 0 ? fmt::format("task iterator read: {}", strerror(errno)) : "no such task";
+    close(fd);
+  }
+  bpf_link__destroy(link);
+  return out;
 }
 
 bool Tracer::start_sampling(int hz, std::string& err) {

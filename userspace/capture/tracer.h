@@ -141,6 +141,9 @@ class Tracer {
   // add to one of two buffers; this drains the one they left a drain ago
   // and swaps. everything: both (at the end).
   void drain_stacks(StackDrain& out, bool everything = false);
+  // A task's saved user registers (pc, sp, frame pointer), read now by a
+  // task iterator (stacks on): for a thread asleep since before pgstall.
+  std::optional<std::array<uint64_t, 3>> task_user_regs(int tid, std::string& err) const;
   // A stack's return addresses, innermost first (empty: gone or none).
   std::vector<uint64_t> stack(int32_t id) const;
   // Frees the slots of stacks whose frames are kept, except those an

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <unistd.h>
 
 #include <fstream>
@@ -54,6 +55,26 @@ std::string Recorder::root_of(int tgid) const {
   return "";
 }
 
+namespace {
+
+// /proc/PID/stack, root first, as frames ("do_epoll_wait [k]").
+std::vector<std::string> kernel_stack_now(int pid) {
+  std::vector<std::string> inner_first;
+  std::ifstream in(fmt::format("/proc/{}/stack", pid));
+  std::string line;
+  while (std::getline(in, line)) {
+    // "[<0>] do_epoll_wait+0x4b7/0x5e0"
+    auto sp = line.find("] ");
+    if (sp == std::string::npos) continue;
+    std::string name = line.substr(sp + 2);
+    name = name.substr(0, name.find('+'));
+    if (!name.empty()) inner_first.push_back(name + " [k]");
+  }
+  return {inner_first.rbegin(), inner_first.rend()};
+}
+
+}  // namespace
+
 void Recorder::add_stall_stack(detect::Stall& st) {
   if (!tracer_.stacks_enabled()) return;
   auto s = tracer_.state(st.pid);
@@ -62,7 +83,12 @@ void Recorder::add_stall_stack(detect::Stall& st) {
   // switch-out (the frame-pointer walk loses the caller of the libc
   // function it sleeps in); the frame-pointer stack when that fails.
   std::string why;
-  auto pcs = capture::unwind_user_stack(st.pid, s->sleep_pc, s->sleep_sp, s->sleep_fp, PGSTALL_STACK_DEPTH, why);
+  uint64_t pc = s->sleep_pc, sp = s->sleep_sp, fp = s->sleep_fp;
+  if (s->off_ustack == PGSTALL_NO_STACK && s->off_kstack == PGSTALL_NO_STACK) {
+    // Asleep since before pgstall: no switch-out seen. Its registers, now.
+    if (auto regs = tracer_.task_user_regs(st.pid, why)) std::tie(pc, sp, fp) = std::tuple((*regs)[0], (*regs)[1], (*regs)[2]);
+  }
+  auto pcs = capture::unwind_user_stack(st.pid, pc, sp, fp, PGSTALL_STACK_DEPTH, why);
   if (auto again = tracer_.state(st.pid); !again || again->offcpu_since_ns != s->offcpu_since_ns) {
     pcs.clear();  // it ran meanwhile: the stack read may mix two moments
     why = "it woke up while being read";
@@ -74,8 +100,13 @@ void Recorder::add_stall_stack(detect::Stall& st) {
   }
   if (user.size() >= 2) {
     std::vector<std::string> frames(user.rbegin(), user.rend());
-    for (auto& k : namer_.frames(st.pid, s->off_kstack, PGSTALL_NO_STACK))
-      if (k != "[no stack]") frames.push_back(std::move(k));
+    if (s->off_kstack == PGSTALL_NO_STACK) {
+      // No kernel stack taken either: the kernel's own account, now.
+      for (auto& k : kernel_stack_now(st.pid)) frames.push_back(std::move(k));
+    } else {
+      for (auto& k : namer_.frames(st.pid, s->off_kstack, PGSTALL_NO_STACK))
+        if (k != "[no stack]") frames.push_back(std::move(k));
+    }
     st.detail["stack"] = frames;  // root first
     st.detail["stack_unwind"] = "dwarf";
   } else {
