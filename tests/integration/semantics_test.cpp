@@ -95,6 +95,13 @@ TEST_P(SemanticsTest, RowLockIsATransactionIdShareLockEndedByItsHolder) {
   ASSERT_FALSE(d["holder_candidates"].empty()) << d.dump();
   EXPECT_EQ(d["holder_candidates"][0]["pid"], holder) << d.dump();
   EXPECT_FALSE(d.contains("query")) << "query text without --queries: " << d.dump();
+  // Its whole stack, user frames unwound by CFI from its saved registers
+  // (no USDT needed): the lock sleep's path, and the libc caller a
+  // frame-pointer walk would lose.
+  EXPECT_EQ(d.value("stack_unwind", ""), "dwarf") << d.dump();
+  const std::string stack = d.value("stack", Json::array()).dump();
+  EXPECT_NE(stack.find("\"ProcSleep\""), std::string::npos) << stack;
+  EXPECT_NE(stack.find("\"WaitEventSetWait\""), std::string::npos) << stack;
   s.stop();
   auto end = w.wait_for(
       [&](const Json& x) { return x.value("type", "") == "stall_end" && x.value("pid", 0) == waiter; }, 5s);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "capture/unwind.h"
 #include "model/procfs.h"
 #include "model/relpath.h"
 #include "model/syscalls.h"
@@ -29,7 +31,12 @@ bool gone_or_exiting(int pid) {
   auto close = stat->rfind(')');
   if (close == std::string::npos || close + 2 >= stat->size()) return true;
   const char state = (*stat)[close + 2];
-  return state == 'Z' || state == 'X';
+  if (state == 'Z' || state == 'X') return true;
+  // Exiting but not yet a zombie: its memory is gone already (exit_mm), so
+  // it has no executable any more — a postgres process always has one while
+  // alive.
+  char buf[16];
+  return readlink(fmt::format("/proc/{}/exe", pid).c_str(), buf, sizeof buf) < 0 && errno == ENOENT;
 }
 
 // PG_WAIT_LOCK >> 24 (src/include/utils/wait_event.h, the same in 13-17).
@@ -656,6 +663,32 @@ std::optional<model::LockWaitRead> Session::read_lock_holders(int pid, int pg_ma
   return r;
 }
 
+void Session::add_user_stack(detect::Stall& stall, const std::vector<std::string>& kernel_inner_first) {
+  // A sleeping thread's whole stack: its saved user registers (task
+  // iterator), unwound by CFI through libc (libdwfl), memory read with
+  // process_vm_readv. Not in D state: the reads take the process' mmap lock,
+  // which a D-state sleeper may hold — the read would hang the watch.
+  if (stall.state != 'S' || stall.detail.contains("stack")) return;
+  std::string why;
+  auto regs = tracer_.task_user_regs(stall.pid, why);
+  if (!regs) {
+    spdlog::debug("no user stack for pid {}: {}", stall.pid, why);
+    return;
+  }
+  auto pcs = unwind_user_stack(stall.pid, (*regs)[0], (*regs)[1], (*regs)[2], PGSTALL_STACK_DEPTH, why);
+  if (pcs.size() < 2) {
+    spdlog::debug("no user stack for pid {}: {}", stall.pid, why.empty() ? "too few frames" : why);
+    return;
+  }
+  for (size_t i = 1; i < pcs.size(); ++i) --pcs[i];  // return addresses: inside their call
+  auto names = symbolizer_.symbolize(stall.pid, pcs);
+  if (names.size() != pcs.size()) return;
+  std::vector<std::string> frames(names.rbegin(), names.rend());  // root first
+  for (auto it = kernel_inner_first.rbegin(); it != kernel_inner_first.rend(); ++it) frames.push_back(*it + " [k]");
+  stall.detail["stack"] = frames;
+  stall.detail["stack_unwind"] = "dwarf";
+}
+
 void Session::enrich(detect::Stall& stall) {
   int pid = stall.pid;
   // Who waits for the LWLock: the user stack taken at lwlock__wait__start.
@@ -700,6 +733,7 @@ void Session::enrich(detect::Stall& stall) {
     }
     if (!frames.empty()) {
       stall.detail["kernel_stack"] = frames;
+      add_user_stack(stall, frames);
       // Where an I/O wait sleeps says why (a freeze, a journal commit); the
       // syscall entry frames below it say nothing. A futex stack is always the same.
       if (stall.kind == detect::Kind::IoWait) {

@@ -147,6 +147,7 @@ class Session {
   // Syscall tracing: windows from this epoch on were counted whole.
   uint32_t tracing_from_epoch_ = 0;
   bool lwlock_start_current(uint64_t since_ns) const;
+  void add_user_stack(detect::Stall& stall, const std::vector<std::string>& kernel_inner_first);
   uint64_t last_lwlock_wait_ns_ = 0, lwlock_on_since_ns_ = 0, lwlock_total_ns_ = 0;
   uint64_t tracing_since_ns_ = 0, tracing_total_ns_ = 0, last_busy_ns_ = 0;
   struct BusyCheck {

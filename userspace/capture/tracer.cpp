@@ -146,7 +146,6 @@ std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
                        t->skel_->maps.oncpu_agg0, t->skel_->maps.oncpu_agg1})
       bpf_map__set_max_entries(m, 1);
     bpf_program__set_autoload(t->skel_->progs.pgstall_oncpu_sample, false);
-    bpf_program__set_autoload(t->skel_->progs.pgstall_task_regs, false);
   }
 
   btf* vmlinux = btf__load_vmlinux_btf();
@@ -583,8 +582,8 @@ bool Tracer::set_lwlock_probes(bool on) {
 }
 
 std::optional<std::array<uint64_t, 3>> Tracer::task_user_regs(int tid, std::string& err) const {
-  if (!stacks_on_) {
-    err = "stacks are off";
+  if (bpf_program__fd(skel_->progs.pgstall_task_regs) < 0) {
+    err = "the task iterator is not loaded";
     return std::nullopt;
   }
   union bpf_iter_link_info info {};

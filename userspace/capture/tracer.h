@@ -142,7 +142,7 @@ class Tracer {
   // and swaps. everything: both (at the end).
   void drain_stacks(StackDrain& out, bool everything = false);
   // A task's saved user registers (pc, sp, frame pointer), read now by a
-  // task iterator (stacks on): for a thread asleep since before pgstall.
+  // task iterator attached for that one thread (never stops it).
   std::optional<std::array<uint64_t, 3>> task_user_regs(int tid, std::string& err) const;
   // A stack's return addresses, innermost first (empty: gone or none).
   std::vector<uint64_t> stack(int32_t id) const;

@@ -79,6 +79,7 @@ void Recorder::add_stall_stack(detect::Stall& st) {
   if (!tracer_.stacks_enabled()) return;
   auto s = tracer_.state(st.pid);
   if (!s || s->oncpu_since_ns) return;  // running: no sleep stack to show
+  if (st.detail.value("stack_unwind", "") == "dwarf") return;  // watch's enrich unwound it already
   // The user stack unwound by its CFI from the registers saved at its
   // switch-out (the frame-pointer walk loses the caller of the libc
   // function it sleeps in); the frame-pointer stack when that fails.
@@ -88,7 +89,11 @@ void Recorder::add_stall_stack(detect::Stall& st) {
     // Asleep since before pgstall: no switch-out seen. Its registers, now.
     if (auto regs = tracer_.task_user_regs(st.pid, why)) std::tie(pc, sp, fp) = std::tuple((*regs)[0], (*regs)[1], (*regs)[2]);
   }
-  auto pcs = capture::unwind_user_stack(st.pid, pc, sp, fp, PGSTALL_STACK_DEPTH, why);
+  std::vector<uint64_t> pcs;
+  if (st.state == 'D')  // its mmap lock may be held: reading its memory or maps could hang
+    why = "D state: memory not read";
+  else
+    pcs = capture::unwind_user_stack(st.pid, pc, sp, fp, PGSTALL_STACK_DEPTH, why);
   if (auto again = tracer_.state(st.pid); !again || again->offcpu_since_ns != s->offcpu_since_ns) {
     pcs.clear();  // it ran meanwhile: the stack read may mix two moments
     why = "it woke up while being read";
