@@ -103,6 +103,7 @@ TEST(RecordTest, RowLockRecordingReportsTheWaitAndDrawsProcSleep) {
   for (const auto& [path, id] : j["build_ids"].items())
     pg_build_id |= path.size() >= 9 && path.compare(path.size() - 9, 9, "/postgres") == 0 && id.get<std::string>().size() == 40;
   EXPECT_TRUE(pg_build_id) << j["build_ids"].dump();
+  EXPECT_GE(j.value("processes_with_maps", 0), 5) << "the maps of each process are in the file";
   bool found = false;
   for (const auto& st : j["stalls"]) {
     if (st["pid"] != waiter || st["kind"] != "lock-sleep") continue;

@@ -154,6 +154,14 @@ bool Symbolizer::remember(int pid) {
   return true;
 }
 
+std::vector<Symbolizer::MappedFile> Symbolizer::mapped_files(int pid) const {
+  std::vector<MappedFile> out;
+  if (auto it = maps_.find(pid); it != maps_.end())
+    for (const auto& m : it->second)
+      if (m.inode && !m.path.empty() && m.path[0] == '/') out.push_back({m.start, m.end, m.offset, m.path});
+  return out;
+}
+
 std::vector<std::string> Symbolizer::symbolize(int pid, const std::vector<uint64_t>& addrs) {
   std::vector<std::string> out;
   if (!batch_ || read_in_batch_.insert(pid).second)

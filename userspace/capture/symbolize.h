@@ -30,6 +30,13 @@ class Symbolizer {
   // Reads and keeps pid's maps now, if not kept yet: its stacks can then be
   // named after it has exited. False when it is already gone.
   bool remember(int pid);
+  // pid's file-backed mappings as kept (start, end, file offset, path), for
+  // the record's symbol context; empty when never read.
+  struct MappedFile {
+    uint64_t start, end, offset;
+    std::string path;
+  };
+  std::vector<MappedFile> mapped_files(int pid) const;
   // Within a batch each pid's maps are read once (many stacks at a time).
   void begin_batch() { batch_ = true, read_in_batch_.clear(); }
   void end_batch() { batch_ = false; }

@@ -648,16 +648,21 @@ bool Tracer::start_sampling(int hz, std::string& err) {
 
 namespace {
 
-template <typename K, typename V>
-void drain_map(int fd, std::vector<std::pair<K, V>>& out) {
+template <typename K, typename F>
+void for_each_key(int fd, F&& f) {
   K key{}, next{};
-  std::vector<K> keys;
   const void* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    keys.push_back(next);
+    f(next);
     key = next;
     prev = &key;
   }
+}
+
+template <typename K, typename V>
+void drain_map(int fd, std::vector<std::pair<K, V>>& out) {
+  std::vector<K> keys;
+  for_each_key<K>(fd, [&](const K& k) { keys.push_back(k); });
   for (const auto& k : keys) {
     V v{};
     if (bpf_map_lookup_elem(fd, &k, &v) == 0) out.emplace_back(k, v);
@@ -693,26 +698,14 @@ std::vector<uint64_t> Tracer::stack(int32_t id) const {
 void Tracer::forget_stacks(std::set<int32_t> ids) {
   if (!stacks_on_) return;
   // Entries still in either aggregation buffer refer to their stacks: keep those.
-  for (bpf_map* m : {skel_->maps.offcpu_agg0, skel_->maps.offcpu_agg1}) {
-    pgstall_offcpu_key k{}, next{};
-    const void* prev = nullptr;
-    while (bpf_map_get_next_key(bpf_map__fd(m), prev, &next) == 0) {
-      ids.erase(next.kstack);
-      ids.erase(next.ustack);
-      k = next;
-      prev = &k;
-    }
-  }
-  for (bpf_map* m : {skel_->maps.oncpu_agg0, skel_->maps.oncpu_agg1}) {
-    pgstall_oncpu_key k{}, next{};
-    const void* prev = nullptr;
-    while (bpf_map_get_next_key(bpf_map__fd(m), prev, &next) == 0) {
-      ids.erase(next.kstack);
-      ids.erase(next.ustack);
-      k = next;
-      prev = &k;
-    }
-  }
+  auto keep = [&](const auto& key) {
+    ids.erase(key.kstack);
+    ids.erase(key.ustack);
+  };
+  for (bpf_map* m : {skel_->maps.offcpu_agg0, skel_->maps.offcpu_agg1})
+    for_each_key<pgstall_offcpu_key>(bpf_map__fd(m), keep);
+  for (bpf_map* m : {skel_->maps.oncpu_agg0, skel_->maps.oncpu_agg1})
+    for_each_key<pgstall_oncpu_key>(bpf_map__fd(m), keep);
   for (int32_t id : ids) {
     if (id < 0) continue;
     const uint32_t key = static_cast<uint32_t>(id);

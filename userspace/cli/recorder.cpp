@@ -125,7 +125,13 @@ void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bo
   // title carries user, database and command).
   for (const auto& [pid, p] : session_.procs()) {
     types_[pid] = std::string(model::backend_type_name(p.title.type));
-    if (tracer_.stacks_enabled()) user_syms_.remember(pid);
+    if (tracer_.stacks_enabled() && user_syms_.remember(pid) && maps_written_.insert(pid).second) {
+      // The symbol context: where each file was mapped in this process.
+      nlohmann::json maps = nlohmann::json::array();
+      for (const auto& m : user_syms_.mapped_files(pid))
+        maps.push_back({{"start", m.start}, {"end", m.end}, {"offset", m.offset}, {"path", m.path}});
+      write(record::Type::Symbols, {{"ts", now}, {"pid", pid}, {"maps", maps}});
+    }
     auto& last = titles_written_[pid];
     if (last == p.title.raw) continue;
     last = p.title.raw;

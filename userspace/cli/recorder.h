@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,7 @@ class Recorder {
   std::map<std::string, uint64_t> folded_off_, folded_on_;
   uint64_t offcpu_entries_ = 0, oncpu_samples_ = 0;
   size_t build_ids_written_ = 0;
+  std::set<int> maps_written_;
 };
 
 }  // namespace pgstall::cli

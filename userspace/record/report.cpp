@@ -79,6 +79,7 @@ Recording load(const Contents& c) {
       case Type::Symbols:
         if (auto it = b.find("build_ids"); it != b.end() && it->is_object())
           for (const auto& [path, id] : it->items()) r.build_ids[path] = id;
+        if (auto it = b.find("maps"); it != b.end() && it->is_array()) r.maps[get_or<int>(b, "pid", 0)] = *it;
         break;
       case Type::End:
         r.ended = true;
@@ -176,6 +177,7 @@ nlohmann::json report_json(const Recording& r, int top) {
   j["lost"] = r.counters.value("lost", nlohmann::json::object());
   j["processes"] = r.processes.size();
   j["build_ids"] = r.build_ids;
+  j["processes_with_maps"] = r.maps.size();
 
   auto spans = stall_spans(r);
   nlohmann::json stalls = nlohmann::json::array(), by_kind = nlohmann::json::object();

@@ -20,6 +20,7 @@ struct Recording {
   std::vector<nlohmann::json> stacks;       // every Stacks entry, flattened
   nlohmann::json counters = nlohmann::json::object();  // the last Counters record
   nlohmann::json build_ids = nlohmann::json::object();  // file path -> GNU build-id (hex)
+  std::map<int, nlohmann::json> maps;       // pid -> its file mappings [{start, end, offset, path}]
   uint64_t snapshots = 0;
   uint64_t first_ts = 0, last_ts = 0;       // CLOCK_MONOTONIC of the recorder
   bool ended = false;                       // an End record: the recorder stopped by itself
