@@ -55,9 +55,9 @@ std::vector<std::string> StackNamer::frames(int tgid, int32_t kstack, int32_t us
   return out;
 }
 
-nlohmann::json StackNamer::name(const StackDrain& d) {
+nlohmann::json StackNamer::name(const StackDrain& d, const std::set<int>& frozen) {
   nlohmann::json out = nlohmann::json::array();
-  user_.begin_batch();
+  user_.begin_batch(frozen);
   for (const auto& [k, v] : d.offcpu) {
     out.push_back({{"kind", "offcpu"},
                    {"pid", k.pid},

@@ -30,7 +30,8 @@ class StackNamer {
   //   {"kind":"oncpu","pid","tgid","weight":<samples>,"frames":[...]}
   // Frames run from the outermost user frame to the innermost kernel frame;
   // kernel frames end in " [k]". A stack that could not be kept is "[lost]".
-  nlohmann::json name(const StackDrain& d);
+  // frozen: pids in D state, whose maps are not read now (see Symbolizer).
+  nlohmann::json name(const StackDrain& d, const std::set<int>& frozen = {});
 
   // The frames of one stack pair (user then kernel, root first).
   std::vector<std::string> frames(int tgid, int32_t kstack, int32_t ustack);

@@ -38,7 +38,10 @@ class Symbolizer {
   };
   std::vector<MappedFile> mapped_files(int pid) const;
   // Within a batch each pid's maps are read once (many stacks at a time).
-  void begin_batch() { batch_ = true, read_in_batch_.clear(); }
+  // Pids in `keep` are not re-read at all (their last maps serve): a
+  // process in D state may hold its mmap lock, and reading its maps would
+  // block until it lets go.
+  void begin_batch(const std::set<int>& keep = {}) { batch_ = true, read_in_batch_ = keep; }
   void end_batch() { batch_ = false; }
 
   size_t cached_files() const { return files_.size(); }

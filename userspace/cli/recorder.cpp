@@ -115,7 +115,9 @@ void Recorder::add_stall_stack(detect::Stall& st) {
     st.detail["stack"] = frames;  // root first
     st.detail["stack_unwind"] = "dwarf";
   } else {
+    if (st.state == 'D') user_syms_.begin_batch({st.pid});  // named from maps already kept, not read now
     st.detail["stack"] = namer_.frames(st.pid, s->off_kstack, s->off_ustack);
+    user_syms_.end_batch();
     st.detail["stack_unwind"] = "frame pointers (" + (why.empty() ? std::string("too few frames") : why) + ")";
   }
 }
@@ -123,9 +125,15 @@ void Recorder::add_stall_stack(detect::Stall& st) {
 void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bool final) {
   // Processes: each new pid, and each whose title changed (a backend's
   // title carries user, database and command).
+  // Processes in D state: their maps are not read (their mmap lock may be
+  // held by what they are stuck in; the read would hang the recorder).
+  std::set<int> frozen;
+  for (const auto& s : snaps)
+    if (!s.exited && !s.on_cpu && s.offcpu_state == 'D') frozen.insert(s.pid);
   for (const auto& [pid, p] : session_.procs()) {
     types_[pid] = std::string(model::backend_type_name(p.title.type));
-    if (tracer_.stacks_enabled() && user_syms_.remember(pid) && maps_written_.insert(pid).second) {
+    if (tracer_.stacks_enabled() && !frozen.count(pid) && user_syms_.remember(pid) &&
+        maps_written_.insert(pid).second) {
       // The symbol context: where each file was mapped in this process.
       nlohmann::json maps = nlohmann::json::array();
       for (const auto& m : user_syms_.mapped_files(pid))
@@ -175,7 +183,7 @@ void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bo
       };
       std::erase_if(d.offcpu, [&](const auto& x) { return ours(x.first.tgid); });
       std::erase_if(d.oncpu, [&](const auto& x) { return ours(x.first.tgid); });
-      auto entries = namer_.name(d);
+      auto entries = namer_.name(d, frozen);
       for (auto& e : entries) {
         const int tgid = e["tgid"].get<int>();
         e["backend_type"] = root_of(tgid);
