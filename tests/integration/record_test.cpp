@@ -266,3 +266,31 @@ TEST(RecordTest, StallUnderWayBeforeRecordingHasItsStack) {
   EXPECT_EQ(w.stop(), 0);
   unlink(file.c_str());
 }
+
+// Recording through a frozen filesystem: the recorder never reads the memory
+// or maps of a D-state process (their mmap lock may be held), so it neither
+// hangs nor loses its file; the LWLock waiters' stacks are unwound whole.
+TEST(RecordTest, FrozenFilesystemRecordsWithoutHanging) {
+  ASSERT_EQ(geteuid(), 0u) << "integration tests need root";
+  auto env = cluster_env(true);
+  Scenario s("fsfreeze");
+  ASSERT_TRUE(s.ok());
+  const std::string file = temp_file("-frozen.pgstall");
+  Watch w({"--data-dir", env["PGSTALL_PGDATA"], "-o", file, "-d", "6s"}, "record");
+  ASSERT_TRUE(w.started()) << w.dump();
+  EXPECT_EQ(w.wait_exit(30s), 0) << "record did not finish under a frozen filesystem\n" << w.dump();
+  s.stop();
+  bool lw_dwarf = false;
+  for (const auto& st : w.of_type("stall")) {
+    const auto& d = st["detail"];
+    if (st.value("state", "") == "D")
+      EXPECT_NE(d.value("stack_unwind", "dwarf"), "dwarf") << "memory of a D-state process was read: " << st.dump();
+    if (st.value("kind", "") == "lwlock-wait" && d.value("stack_unwind", "") == "dwarf")
+      lw_dwarf |= d["stack"].dump().find("LWLockAcquire") != std::string::npos;
+  }
+  EXPECT_TRUE(lw_dwarf) << "no LWLock waiter with its unwound stack\n" << w.dump();
+  auto rep = run(pgstall_binary() + " report " + file);
+  EXPECT_EQ(rep.status, 0) << rep.err;
+  EXPECT_NE(rep.out.find("lwlock-wait"), std::string::npos) << rep.out;
+  unlink(file.c_str());
+}
