@@ -13,7 +13,7 @@ namespace {
 detect::Event lock_event() {
   detect::Event e;
   e.type = detect::Event::Type::Start;
-  e.stall.kind = detect::Kind::LockSleep;
+  e.stall.kind = "lock-sleep";
   e.stall.pid = 4242;
   e.stall.since_ns = 5'000'000'000ull;
   e.stall.state = 'S';

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "capture/unwind.h"
+#include "detect/registry.h"
 #include "model/procfs.h"
 #include "model/relpath.h"
 #include "model/syscalls.h"
@@ -104,8 +105,8 @@ void set_title(ProcInfo& p, const std::string& cmdline) {
     p.title.type = model::BackendType::Unknown;
 }
 
-detect::PgWait pg_wait_of(const pgstall_pg_wait& w) {
-  detect::PgWait p;
+model::PgWait pg_wait_of(const pgstall_pg_wait& w) {
+  model::PgWait p;
   p.lock_since_ns = w.lock_since_ns;
   std::copy(std::begin(w.lock_field), std::end(w.lock_field), p.lock_field.begin());
   p.lock_type = w.lock_type;
@@ -272,7 +273,7 @@ void Session::remove_process(int pid, const char* why) {
   bool pm = postmasters_.erase(pid) > 0;
   pevents_.push_back({pm ? "postmaster_exit" : "backend_exit", pid,
                       pm ? "postmaster" : std::string(model::backend_type_name(it->second.title.type)), why});
-  detect::Snapshot last;
+  model::Snapshot last;
   last.pid = pid;
   last.exited = true;
   last.title = it->second.title;
@@ -425,7 +426,7 @@ bool Session::lwlock_start_current(uint64_t since_ns) const {
   return since_ns && tracer_.lwlock_probes_on() && since_ns >= tracer_.lwlock_attached_ns();
 }
 
-void Session::steer_lwlock_probes(uint64_t now, const std::vector<detect::Snapshot>& snaps) {
+void Session::steer_lwlock_probes(uint64_t now, const std::vector<model::Snapshot>& snaps) {
   if (tracer_.lwlock_mode() != SyscallMode::Auto || !tracer_.usdt_enabled()) return;
   // An LWLock wait long enough to be more than ordinary contention (most
   // last microseconds): attach, to see the next ones with mode and caller.
@@ -433,7 +434,7 @@ void Session::steer_lwlock_probes(uint64_t now, const std::vector<detect::Snapsh
   bool waiting = false;
   for (const auto& s : snaps) {
     if (s.exited || s.on_cpu || !s.offcpu_since_ns || now < s.offcpu_since_ns + kLong) continue;
-    if (auto we = detect::wait_event_of(s); we && we->type == "LWLock") waiting = true;
+    if (auto we = model::wait_event_of(s); we && we->type == "LWLock") waiting = true;
   }
   if (waiting) last_lwlock_wait_ns_ = now;
   const bool on = tracer_.lwlock_probes_on();
@@ -456,7 +457,7 @@ double Session::lwlock_probes_s(uint64_t now) const {
   return static_cast<double>(lwlock_total_ns_ + (lwlock_on_since_ns_ ? now - lwlock_on_since_ns_ : 0)) / 1e9;
 }
 
-void Session::steer_syscall_tracing(uint64_t now, const std::vector<detect::Snapshot>& snaps) {
+void Session::steer_syscall_tracing(uint64_t now, const std::vector<model::Snapshot>& snaps) {
   if (tracer_.syscall_mode() != SyscallMode::Auto) return;
   // Busy and hardly ever sleeping: what a hot loop or a CPU-bound query looks
   // like. A backend answering its client is busy too, but sleeps for the
@@ -506,7 +507,7 @@ double Session::syscall_tracing_s(uint64_t now) const {
   return ns / 1e9;
 }
 
-std::optional<detect::Window> Session::window_for(ProcInfo& p, const pgstall_thread_state& st) {
+std::optional<model::Window> Session::window_for(ProcInfo& p, const pgstall_thread_state& st) {
   uint32_t e = tracer_.epoch();
   uint32_t done = e - 1;  // the newest complete window
   // Only windows the syscall tracepoints saw whole say anything.
@@ -514,7 +515,7 @@ std::optional<detect::Window> Session::window_for(ProcInfo& p, const pgstall_thr
   if (p.windows_delivered_epoch >= done || !epoch_start_ns_.count(done) || !epoch_start_ns_.count(e))
     return std::nullopt;
   p.windows_delivered_epoch = done;
-  detect::Window w;
+  model::Window w;
   w.start_ns = epoch_start_ns_[done];
   w.end_ns = epoch_start_ns_[e];
   const pgstall_window* src = nullptr;
@@ -533,13 +534,13 @@ std::optional<detect::Window> Session::window_for(ProcInfo& p, const pgstall_thr
   return w;
 }
 
-std::vector<detect::Snapshot> Session::snapshot(uint64_t now) {
-  std::vector<detect::Snapshot> out;
+std::vector<model::Snapshot> Session::snapshot(uint64_t now) {
+  std::vector<model::Snapshot> out;
   out.reserve(procs_.size());
   for (auto& [pid, p] : procs_) {
     auto st = tracer_.state(pid);
     if (!st) continue;
-    detect::Snapshot s;
+    model::Snapshot s;
     s.pid = pid;
     s.title = p.title;
     s.on_cpu = st->oncpu_since_ns != 0;
@@ -693,7 +694,7 @@ void Session::enrich(detect::Stall& stall) {
   int pid = stall.pid;
   // Who waits for the LWLock: the user stack taken at lwlock__wait__start.
   // Return addresses are looked up one byte back, inside their call.
-  if (stall.kind == detect::Kind::LwlockWait) {
+  if (detect::wants(stall.kind, detect::kEnrichLwlockCaller)) {
     if (auto st = tracer_.state(pid);
         st && lwlock_start_current(st->pg.lwlock_since_ns) && st->pg.lwlock_stack_id >= 0) {
       auto ips = tracer_.user_stack(st->pg.lwlock_stack_id);
@@ -736,7 +737,7 @@ void Session::enrich(detect::Stall& stall) {
       add_user_stack(stall, frames);
       // Where an I/O wait sleeps says why (a freeze, a journal commit); the
       // syscall entry frames below it say nothing. A futex stack is always the same.
-      if (stall.kind == detect::Kind::IoWait) {
+      if (detect::wants(stall.kind, detect::kEnrichIo)) {
         std::string chain;
         int n = 0;
         for (const auto& f : frames) {
@@ -752,10 +753,10 @@ void Session::enrich(detect::Stall& stall) {
   auto it = procs_.find(pid);
   if (it != procs_.end()) {
     stall.detail["backend_type"] = std::string(model::backend_type_name(it->second.title.type));
-    if (stall.kind == detect::Kind::IoWait && !it->second.fd_cache.empty())
+    if (detect::wants(stall.kind, detect::kEnrichIo) && !it->second.fd_cache.empty())
       stall.detail["file"] = it->second.fd_cache;
   }
-  if (stall.kind == detect::Kind::IoWait) {
+  if (detect::wants(stall.kind, detect::kEnrichIo)) {
     // The block layer's view: requests outstanding per device, oldest first.
     auto inflight = tracer_.block_inflight();
     uint64_t now = monotonic_ns();

@@ -14,7 +14,8 @@
 #include "capture/tracer.h"
 #include "capture/pgmem.h"
 #include "capture/symbolize.h"
-#include "detect/detector.h"
+#include "detect/stall.h"
+#include "model/snapshot.h"
 #include "model/checkpoint.h"
 #include "model/title.h"
 
@@ -65,7 +66,7 @@ struct CheckpointEvent {
 struct DeadlockEvent {
   int pid = 0;
   uint64_t ts_ns = 0;
-  detect::PgWait wait;
+  model::PgWait wait;
   int pg_major = 0;
   std::vector<int> others;
 };
@@ -100,14 +101,14 @@ class Session {
   // (< 100 sleeps/s) and detaches them after 10 s without one. Starts a fresh window on attach. Call every tick.
   // LWLock probes in auto mode: attached while a backend has sat in an
   // LWLock wait for 200 ms or more, detached 10 s after the last one.
-  void steer_lwlock_probes(uint64_t now, const std::vector<detect::Snapshot>& snaps);
+  void steer_lwlock_probes(uint64_t now, const std::vector<model::Snapshot>& snaps);
   // Seconds they were attached so far (auto mode; -1: always).
   double lwlock_probes_s(uint64_t now) const;
-  void steer_syscall_tracing(uint64_t now_ns, const std::vector<detect::Snapshot>& snaps);
+  void steer_syscall_tracing(uint64_t now_ns, const std::vector<model::Snapshot>& snaps);
   // Seconds the syscall tracepoints have been attached so far.
   double syscall_tracing_s(uint64_t now_ns) const;
 
-  std::vector<detect::Snapshot> snapshot(uint64_t now_ns);
+  std::vector<model::Snapshot> snapshot(uint64_t now_ns);
 
   // Facts for a flagged stall that cost I/O to gather: kernel stack, wchan,
   // the file. Only called for stalls, so cheap overall.
@@ -134,7 +135,7 @@ class Session {
   void add_process(int pid, int ppid, int postmaster, bool from_fork);
   void remove_process(int pid, const char* why);
   bool wanted_postmaster(int pid) const;
-  std::optional<detect::Window> window_for(ProcInfo& p, const pgstall_thread_state& st);
+  std::optional<model::Window> window_for(ProcInfo& p, const pgstall_thread_state& st);
 
   Tracer& tracer_;
   SessionOptions opts_;
@@ -154,7 +155,7 @@ class Session {
     uint64_t at_ns = 0, cpu_ns = 0, sleeps = 0;
   };
   std::map<int, BusyCheck> busy_ckpt_;
-  std::vector<detect::Snapshot> exited_;  // last words of processes gone since the last snapshot
+  std::vector<model::Snapshot> exited_;  // last words of processes gone since the last snapshot
   std::vector<DeadlockEvent> deadlocks_;
   std::vector<CheckpointEvent> checkpoint_events_;
   std::map<int, CheckpointEvent> checkpoints_;  // by postmaster: the one in progress

@@ -1,4 +1,5 @@
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,9 @@ struct WatchOptions {
   bool json = false;
   bool plain = false;
   std::string interval = "100ms";
-  std::string lock_sleep = "5s", lwlock_wait = "1s", io_wait = "1s", hot_loop = "3s", cpu_bound = "10s",
-              delay_loop = "5s";
-  double hot_loop_rate = 5000;
+  // Detector thresholds as typed, by key ("lock_sleep_s" -> "2s"); flags
+  // generated from the detector registry.
+  std::map<std::string, std::string> thresholds;
   bool no_block = false;
   std::string syscalls = "auto";
   bool no_usdt = false;

@@ -122,7 +122,7 @@ void Recorder::add_stall_stack(detect::Stall& st) {
   }
 }
 
-void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bool final) {
+void Recorder::tick(uint64_t now, const std::vector<model::Snapshot>& snaps, bool final) {
   // Processes: each new pid, and each whose title changed (a backend's
   // title carries user, database and command).
   // Processes in D state: their maps are not read (their mmap lock may be
@@ -160,7 +160,7 @@ void Recorder::tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bo
       j["syscall"] = model::syscall_name(s.sc_nr);
       j["syscall_s"] = std::round((now - std::min(now, s.sc_start_ns)) / 1e6) / 1e3;
     }
-    if (auto we = detect::wait_event_of(s)) j["wait_event"] = we->text();
+    if (auto we = model::wait_event_of(s)) j["wait_event"] = we->text();
     procs.push_back(std::move(j));
   }
   write(record::Type::Snapshot, {{"ts", now}, {"at", clock_.rfc3339(now)}, {"processes", procs}});

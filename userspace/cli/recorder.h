@@ -15,7 +15,8 @@
 #include "capture/stacknames.h"
 #include "capture/symbolize.h"
 #include "capture/tracer.h"
-#include "detect/detector.h"
+#include "detect/stall.h"
+#include "model/snapshot.h"
 #include "output/format.h"
 #include "record/file.h"
 
@@ -37,7 +38,7 @@ class Recorder {
   // Once a second (and once more at the end, final = true): new or renamed
   // processes, every process' state, the stacks drained from the kernel,
   // the counters.
-  void tick(uint64_t now, const std::vector<detect::Snapshot>& snaps, bool final = false);
+  void tick(uint64_t now, const std::vector<model::Snapshot>& snaps, bool final = false);
   // A stall that starts: the exact kernel and user stacks it sleeps in
   // (detail.stack), when stacks are taken.
   void add_stall_stack(detect::Stall& st);

@@ -23,6 +23,9 @@
 #include "capture/sqlenrich.h"
 #include "capture/tracer.h"
 #include "cli/recorder.h"
+#include "detect/engine.h"
+#include "detect/registry.h"
+#include "enrich/annotate.h"
 #include "model/checkpoint.h"
 #include "model/duration.h"
 #include "model/syscalls.h"
@@ -63,14 +66,11 @@ void WatchOptions::add_to(CLI::App& app) {
   app.add_flag("--json", json, "One JSON object per line: stall, stall_end, process, drops, start, summary");
   app.add_flag("--plain", plain, "One text line per event, even on a terminal");
   app.add_option("--interval", interval, "How often in-flight state is read")->default_val("100ms");
-  app.add_option("--lock-sleep", lock_sleep, "lock-sleep threshold")->default_val("5s");
-  app.add_option("--lwlock-wait", lwlock_wait, "lwlock-wait threshold")->default_val("1s");
-  app.add_option("--io-wait", io_wait, "io-wait threshold")->default_val("1s");
-  app.add_option("--hot-loop", hot_loop, "hot-loop: how long the loop must last")->default_val("3s");
-  app.add_option("--hot-loop-rate", hot_loop_rate, "hot-loop: syscalls per second")->default_val("5000");
-  app.add_option("--cpu-bound", cpu_bound, "cpu-bound threshold")->default_val("10s");
-  app.add_option("--delay-loop", delay_loop, "delay-loop threshold (polling in pg_usleep this long)")
-      ->default_val("5s");
+  for (const detect::KindSpec* k : detect::kinds())
+    for (const auto& t : k->thresholds)
+      app.add_option("--" + std::string(t.flag), thresholds[std::string(t.key)], std::string(t.help))
+          ->default_str(detect::default_text(t))
+          ->group("Detector thresholds");
   app.add_flag("--no-block", no_block, "Do not attach the block-layer tracepoints");
   app.add_option("--syscalls", syscalls,
                  "Syscall tracepoints: auto (attached while a postgres process is busy on CPU: "
@@ -115,20 +115,20 @@ void WatchOptions::add_record_to(CLI::App& app) {
 int run_watch(const WatchOptions& o) {
   const char* const cmd = o.record ? "pgstall record" : "pgstall watch";
   std::string err;
-  detect::Thresholds th;
+  auto th = detect::Settings::defaults();
+  for (const auto& [key, text] : o.thresholds) {
+    if (text.empty()) continue;  // not given
+    if (auto r = th.set_text(key, text); !r) {
+      std::cerr << cmd << ": " << r.error().message << "\n";
+      return 2;
+    }
+  }
   double interval_s = 0.1, duration_s = 0;
   if (!parse_into(o.interval, interval_s, "--interval", err) ||
-      !parse_into(o.lock_sleep, th.lock_sleep_s, "--lock-sleep", err) ||
-      !parse_into(o.lwlock_wait, th.lwlock_wait_s, "--lwlock-wait", err) ||
-      !parse_into(o.io_wait, th.io_wait_s, "--io-wait", err) ||
-      !parse_into(o.hot_loop, th.hot_loop_s, "--hot-loop", err) ||
-      !parse_into(o.cpu_bound, th.cpu_bound_s, "--cpu-bound", err) ||
-      !parse_into(o.delay_loop, th.delay_loop_s, "--delay-loop", err) ||
       (!o.duration.empty() && !parse_into(o.duration, duration_s, "--duration", err))) {
     std::cerr << cmd << ": " << err << "\n";
     return 2;
   }
-  th.hot_loop_rate = o.hot_loop_rate;
   if (interval_s < 0.01) interval_s = 0.01;
 
   if (geteuid() != 0) {
@@ -151,7 +151,7 @@ int run_watch(const WatchOptions& o) {
                                          : capture::SyscallMode::Auto;
   // Off-CPU periods as long as the shortest sleeping stall reach the ring, so
   // the wake-up that ended each stall is known.
-  cfg.slow_offcpu_ns = static_cast<uint64_t>(std::min({th.lock_sleep_s, th.lwlock_wait_s, th.io_wait_s}) * 1e9);
+  cfg.slow_offcpu_ns = static_cast<uint64_t>(th.shortest_sleep_s() * 1e9);
   capture::Error cerr;
   auto tracer = capture::Tracer::open(cfg, cerr);
   if (!tracer) {
@@ -172,6 +172,7 @@ int run_watch(const WatchOptions& o) {
   const bool tty = !o.record && !o.json && !o.plain && isatty(STDOUT_FILENO);
   output::Clock clock;
   detect::Engine engine(th);
+  enrich::Annotator annotator;
   std::vector<std::string> notices;
   if (!sampling_error.empty()) notices.push_back(sampling_error);
   Recorder rec(*tracer, session, clock);
@@ -189,9 +190,7 @@ int run_watch(const WatchOptions& o) {
                            {"oncpu_hz", stacks && sampling_error.empty() ? o.oncpu_hz : 0},
                            {"stacks", stacks},
                            {"usdt", !o.no_usdt},
-                           {"thresholds", {{"lock_sleep_s", th.lock_sleep_s}, {"lwlock_wait_s", th.lwlock_wait_s},
-                                           {"io_wait_s", th.io_wait_s}, {"hot_loop_s", th.hot_loop_s},
-                                           {"cpu_bound_s", th.cpu_bound_s}, {"delay_loop_s", th.delay_loop_s}}}};
+                           {"thresholds", th.to_json()}};
     if (!rec.open(o.output, meta, err)) {
       std::cerr << cmd << ": " << err << "\n";
       return 2;
@@ -235,10 +234,7 @@ int run_watch(const WatchOptions& o) {
     j["wait_events"] = !o.no_wait_events;
     j["queries"] = tracer->queries_enabled();
     j["lwlock_probes"] = o.lwlock_probes;
-    j["thresholds"] = {{"lock_sleep_s", th.lock_sleep_s}, {"lwlock_wait_s", th.lwlock_wait_s},
-                       {"io_wait_s", th.io_wait_s},       {"hot_loop_s", th.hot_loop_s},
-                       {"hot_loop_rate", th.hot_loop_rate}, {"cpu_bound_s", th.cpu_bound_s},
-                       {"delay_loop_s", th.delay_loop_s}};
+    j["thresholds"] = th.to_json();
     for (auto& n : session.take_notices()) notices.push_back(n);
     int usdt_attached = 0;
     for (const auto& u : tracer->usdt_probes()) usdt_attached += u.attached;
@@ -273,13 +269,13 @@ int run_watch(const WatchOptions& o) {
   std::array<uint64_t, PGSTALL_CNT__MAX> reported_loss{};
   // What enrich() added to each stall's summary (kernel stack, block layer),
   // kept for the live view, which otherwise shows the detector's latest words.
-  std::map<std::pair<int, detect::Kind>, std::string> enriched;
+  std::map<std::pair<int, std::string>, std::string> enriched;
   std::map<int, std::pair<uint64_t, uint64_t>> prev_counts;      // pid -> (syscalls, cpu_ns)
   std::map<int, std::pair<double, double>> rates;                // pid -> (syscalls/s, cpu%)
   uint64_t prev_rate_ns = start;
 
   std::string stop_reason = "interrupted";
-  std::vector<detect::Snapshot> last_snaps;
+  std::vector<model::Snapshot> last_snaps;
   while (!g_stop) {
     uint64_t now = capture::monotonic_ns();
     if (duration_s > 0 && now - start >= static_cast<uint64_t>(duration_s * 1e9)) {
@@ -343,10 +339,7 @@ int run_watch(const WatchOptions& o) {
       if (tty) notices.push_back(line);
     }
     for (const auto& d : session.take_deadlocks()) {
-      detect::Snapshot s;
-      s.pg = d.wait;
-      s.pg_major = d.pg_major;
-      auto lock = model::lock_json(detect::lock_tag_of(s));
+      auto lock = model::lock_json(model::lock_tag_of(d.wait, d.pg_major));
       std::string others;
       for (int o : d.others) others += fmt::format("{}{}", others.empty() ? "" : ", ", o);
       std::string line = fmt::format("DEADLOCK pid {} found a deadlock waiting for {}; other lock waiters: {}", d.pid,
@@ -398,13 +391,14 @@ int run_watch(const WatchOptions& o) {
     session.steer_syscall_tracing(now, snaps);
     session.steer_lwlock_probes(now, snaps);
     last_snaps = snaps;
+    annotator.observe(now, snaps);
     for (auto& e : engine.update(now, snaps)) {
       model::ProcessTitle title;
       if (auto it = session.procs().find(e.stall.pid); it != session.procs().end()) title = it->second.title;
       auto key = std::make_pair(e.stall.pid, e.stall.kind);
       if (e.type == detect::Event::Type::Start) {
         // A probe that should have fired and did not: say so, once.
-        if (e.stall.kind == detect::Kind::LockSleep && !e.stall.lower_bound && usdt_lock_attached &&
+        if (e.stall.kind == detect::kLockSleep && !e.stall.lower_bound && usdt_lock_attached &&
             !warned_usdt_silent && e.stall.detail.value(nlohmann::json::json_pointer("/lock/source"), std::string()) != "usdt") {
           warned_usdt_silent = true;
           std::string n = fmt::format(
@@ -414,7 +408,8 @@ int run_watch(const WatchOptions& o) {
           emit({{"type", "notice"}, {"message", n}}, "pgstall: warning: " + n);
           if (tty) notices.push_back(n);
         }
-        if (sql && e.stall.kind == detect::Kind::LockSleep) sql->request();
+        if (sql && detect::wants(e.stall.kind, detect::kEnrichLockHolders)) sql->request();
+        annotator.annotate(e.stall, now, snaps);
         size_t plain = e.stall.summary.size();
         session.enrich(e.stall);
         enriched[key] = e.stall.summary.substr(plain);
@@ -464,12 +459,13 @@ int run_watch(const WatchOptions& o) {
       last_render = now;
       std::vector<std::string> lines;
       std::set<int> stalled;
-      for (const auto& [key, st] : engine.active()) {
-        stalled.insert(key.first);
+      for (const auto& st : engine.active()) {
+        stalled.insert(st.pid);
         model::ProcessTitle title;
-        if (auto it = session.procs().find(key.first); it != session.procs().end()) title = it->second.title;
+        if (auto it = session.procs().find(st.pid); it != session.procs().end()) title = it->second.title;
         detect::Event e{detect::Event::Type::Start, st, (now - st.since_ns) / 1e9, 0};
-        if (auto it = enriched.find(key); it != enriched.end()) e.stall.summary += it->second;
+        annotator.annotate(e.stall, now, snaps);
+        if (auto it = enriched.find({st.pid, st.kind}); it != enriched.end()) e.stall.summary += it->second;
         lines.push_back(output::event_line(e, title, clock));
       }
       std::vector<output::ViewRow> rows;
@@ -483,7 +479,7 @@ int run_watch(const WatchOptions& o) {
           r.title = it->second.title.raw;
         }
         r.state = s.on_cpu ? 'R' : s.offcpu_state;
-        if (auto we = detect::wait_event_of(s)) r.wait = we->text();
+        if (auto we = model::wait_event_of(s)) r.wait = we->text();
         if (s.in_syscall) {
           r.in = model::syscall_name(s.sc_nr);
           r.for_s = (now - std::min(now, s.sc_start_ns)) / 1e9;
@@ -526,8 +522,7 @@ int run_watch(const WatchOptions& o) {
   }
   cj["bad_records"] = session.bad_records();
   nlohmann::json active = nlohmann::json::array();
-  for (const auto& [key, st] : engine.active())
-    active.push_back({{"pid", key.first}, {"kind", detect::kind_name(key.second)}});
+  for (const auto& st : engine.active()) active.push_back({{"pid", st.pid}, {"kind", st.kind}});
   const double tracing_s = session.syscall_tracing_s(capture::monotonic_ns());
   std::string line = fmt::format(
       "pgstall: {} stalls flagged, {} still in flight; syscall tracing on for {:.1f}s; counters:{} bad_records={}{}",

@@ -75,14 +75,14 @@ std::string event_line(const detect::Event& e, const model::ProcessTitle& t, con
   const auto& s = e.stall;
   if (e.type == detect::Event::Type::End) {
     std::string woke = e.woken_by ? fmt::format(" (woken by pid {})", e.woken_by) : "";
-    return fmt::format("END   {} pid {} after {}{:.1f}s{}{}", detect::kind_name(s.kind), s.pid,
+    return fmt::format("END   {} pid {} after {}{:.1f}s{}{}", s.kind, s.pid,
                        s.lower_bound ? "≥" : "", e.duration_s, woke, e.exited ? ", then exited" : "");
   }
   std::string query;
   if (auto q = s.detail.find("query"); q != s.detail.end() && q->is_object())
     query = fmt::format("; query ({:.0f}s): {}", q->value("running_s", 0.0),
                         one_line(q->value("text", std::string()), 80, q->value("truncated", false)));
-  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}{}{}", detect::kind_name(s.kind),
+  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}{}{}", s.kind,
                      s.lower_bound ? "≥" : "", e.duration_s, s.pid, describe_process(t), s.summary,
                      clock.hms(s.since_ns), s.lower_bound ? " or earlier" : "", query);
 }
@@ -92,7 +92,7 @@ nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, 
   nlohmann::json j;
   if (e.type == detect::Event::Type::End) {
     j["type"] = "stall_end";
-    j["kind"] = detect::kind_name(s.kind);
+    j["kind"] = s.kind;
     j["pid"] = s.pid;
     j["duration_s"] = round1(e.duration_s);
     j["woken_by"] = e.woken_by ? nlohmann::json(e.woken_by) : nlohmann::json(nullptr);
@@ -100,7 +100,7 @@ nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, 
     return j;
   }
   j["type"] = "stall";
-  j["kind"] = detect::kind_name(s.kind);
+  j["kind"] = s.kind;
   j["pid"] = s.pid;
   j["backend_type"] = model::backend_type_name(t.type);
   j["state"] = std::string(1, s.state);

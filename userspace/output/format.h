@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detect/detector.h"
+#include "detect/stall.h"
 #include "model/title.h"
 
 namespace pgstall::output {

@@ -1,0 +1,75 @@
+#pragma once
+// Synthetic snapshot streams for the detector and enrichment tests.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "detect/engine.h"
+#include "model/snapshot.h"
+#include "model/syscalls.h"
+
+namespace pgstall::testing {
+
+using detect::Event;
+
+constexpr uint64_t kSec = 1'000'000'000ull;
+constexpr uint64_t kT0 = 1000 * kSec;  // monotonic clocks do not start at 0
+
+inline model::ProcessTitle client(const std::string& cmd, model::ClientState st, bool waiting = false) {
+  model::ProcessTitle t;
+  t.type = model::BackendType::ClientBackend;
+  t.user = "app";
+  t.database = "shop";
+  t.client = "[local]";
+  t.command = cmd;
+  t.state = st;
+  t.waiting = waiting;
+  t.raw = "postgres: app shop [local] " + cmd + (waiting ? " waiting" : "");
+  return t;
+}
+
+inline model::Snapshot sleeping_in(int pid, const char* syscall, uint64_t since, char state = 'S') {
+  model::Snapshot s;
+  s.pid = pid;
+  s.title = client("idle", model::ClientState::Idle);
+  s.in_syscall = true;
+  s.sc_nr = model::syscall_number(syscall);
+  s.sc_start_ns = since;
+  s.on_cpu = false;
+  s.offcpu_since_ns = since;
+  s.offcpu_state = state;
+  return s;
+}
+
+// Runs the engine from t0 to t1 in 100 ms ticks; `make` builds the snapshots
+// at each tick. Returns every event.
+template <typename F>
+std::vector<Event> run(detect::Engine& e, uint64_t t0, uint64_t t1, F make) {
+  std::vector<Event> all;
+  for (uint64_t t = t0; t <= t1; t += kSec / 10) {
+    auto ev = e.update(t, make(t));
+    all.insert(all.end(), ev.begin(), ev.end());
+  }
+  return all;
+}
+
+inline std::vector<Event> starts(const std::vector<Event>& ev, std::string_view kind) {
+  std::vector<Event> out;
+  for (const auto& e : ev)
+    if (e.type == Event::Type::Start && e.stall.kind == kind) out.push_back(e);
+  return out;
+}
+
+inline model::Window loop_window(uint64_t start, uint32_t total, uint32_t repeats) {
+  model::Window w;
+  w.start_ns = start;
+  w.end_ns = start + kSec;
+  w.total = total;
+  w.repeats = repeats;
+  w.mix = {{model::syscall_number("lseek"), total / 2, 8192, total / 2 - 1},
+           {model::syscall_number("read"), total - total / 2, 0, total - total / 2 - 1}};
+  return w;
+}
+
+}  // namespace pgstall::testing
