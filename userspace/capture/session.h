@@ -17,19 +17,15 @@
 #include "detect/stall.h"
 #include "model/snapshot.h"
 #include "model/checkpoint.h"
+#include "model/events.h"
+#include "model/process.h"
 #include "model/title.h"
 
 namespace pgstall::capture {
 
-struct ProcInfo {
-  int pid = 0;
-  int ppid = 0;
-  int postmaster = 0;       // its postmaster (itself for the postmaster)
-  std::string data_dir;     // /proc/<postmaster>/cwd
-  int pg_major = 0;         // from the data directory's PG_VERSION
+// A tracked process, and what capture keeps about it between snapshots.
+struct ProcInfo : model::Process {
   std::optional<uint32_t> last_wait_event;  // kept while the process sleeps in D state
-  model::ProcessTitle title;
-  std::string raw_cmdline;
   uint64_t first_seen_ns = 0;
   // What /proc said when tracking began: durations measured from these are
   // lower bounds (the stall began earlier).
@@ -42,34 +38,9 @@ struct ProcInfo {
   std::string fd_cache;
 };
 
-// A notable change of the traced set, for the output (JSON type "process").
-struct ProcessEvent {
-  std::string what;  // "postmaster_start", "postmaster_exit", "backend_start", "backend_exit"
-  int pid = 0;
-  std::string backend_type;
-  std::string detail;
-};
-
-// deadlock__found: `pid` found a deadlock and is about to abort its
-// transaction; `lock` is the lock it waited for; `others` the other backends
-// of the same cluster in a heavyweight lock wait at that moment (the rest of
-// the cycle is among them).
-// A checkpoint ended (checkpoint__done), with its phases as far as seen.
-struct CheckpointEvent {
-  int pid = 0;            // the checkpointer (or the startup process, at end of recovery)
-  int postmaster = 0;
-  uint32_t flags = 0;
-  bool started = false;   // true: the start; false: the end
-  model::CheckpointTimes times;
-};
-
-struct DeadlockEvent {
-  int pid = 0;
-  uint64_t ts_ns = 0;
-  model::PgWait wait;
-  int pg_major = 0;
-  std::vector<int> others;
-};
+using model::CheckpointEvent;
+using model::DeadlockEvent;
+using model::ProcessEvent;
 
 struct SessionOptions {
   std::vector<int> pids;               // --pid: postmasters (or any of their processes)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "capture/abi.h"
+#include "model/probes.h"
 
 struct pgstall_bpf;
 struct bpf_link;
@@ -57,26 +58,8 @@ struct StackDrain {
 const char* counter_name(int c);
 bool counter_is_loss(int c);
 
-// One USDT probe of one postgres binary.
-struct UsdtProbe {
-  std::string name;    // "lock__wait__start"
-  std::string binary;  // the executable it was attached in
-  int sites = 0;       // places in the binary the probe resolved to (0: absent from this build)
-  bool attached = false;
-  bool on_demand = false;  // attached and detached while running (LWLock probes in auto mode)
-  std::string error;
-};
-
-struct Probe {
-  std::string name;      // e.g. "tp_btf/sched_switch"
-  std::string purpose;   // what is lost without it
-  bool required = false;
-  bool on_demand = false;  // attached and detached while running (syscall tracepoints in auto mode)
-  bool loaded = false;
-  bool attached = false;
-  bool fired = false;    // seen to fire by the self-test (or later counters)
-  std::string error;
-};
+using model::Probe;
+using model::UsdtProbe;
 
 // Errors carry a message meant for the operator.
 struct Error {

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "detect/registry.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   pgstall::cli::WatchOptions watch;
   auto* w = app.add_subcommand("watch",
                                "Show every postgres process and flag stalls while they are in flight.\n\n"
-                               "Stall kinds: lock-sleep, lwlock-wait, io-wait, hot-loop, cpu-bound, delay-loop; with the lock\n"
+                               "Stall kinds: " + pgstall::detect::kind_names() + "; with the lock\n"
                                "(USDT or wait event), the LWLock tranche and each backend's wait event.\n"
                                "On a terminal: a refreshing view, stalls on top. Otherwise (or --plain): one\n"
                                "line per stall start/end. --json: one object per line.\n\n"

@@ -1,0 +1,237 @@
+#include "cli/watch_loop.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "detect/registry.h"
+#include "output/events.h"
+#include "output/view.h"
+
+namespace pgstall::cli {
+namespace {
+
+constexpr uint64_t kSecond = 1'000'000'000ull;
+
+std::pair<int, int> terminal_size() {
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return {ws.ws_col, ws.ws_row};
+  return {120, 40};
+}
+
+std::vector<model::Counter> named_counters(const capture::Tracer& tracer) {
+  std::vector<model::Counter> out;
+  const auto c = tracer.counters();
+  for (int i = 0; i < PGSTALL_CNT__MAX; ++i)
+    out.push_back({capture::counter_name(i), c[i], capture::counter_is_loss(i)});
+  return out;
+}
+
+}  // namespace
+
+WatchLoop::WatchLoop(const WatchOptions& o, LoopParts parts, detect::Settings settings)
+    : o_(o),
+      tracer_(parts.tracer),
+      session_(parts.session),
+      rec_(parts.recorder),
+      sink_(parts.sink),
+      clock_(parts.clock),
+      engine_(std::move(settings)) {
+  if (!o.dsn.empty()) sql_ = std::make_unique<capture::SqlEnricher>(o.dsn);
+  for (const auto& u : tracer_.usdt_probes()) usdt_lock_attached_ |= u.attached && u.name == "lock__wait__start";
+}
+
+std::string WatchLoop::run(double interval_s, double duration_s, const volatile std::sig_atomic_t& stop) {
+  start_ns_ = last_rescan_ns_ = last_second_ns_ = capture::monotonic_ns();
+  const uint64_t tick_ns = static_cast<uint64_t>(interval_s * 1e9);
+  while (!stop) {
+    const uint64_t now = capture::monotonic_ns();
+    if (duration_s > 0 && now - start_ns_ >= static_cast<uint64_t>(duration_s * 1e9)) return "duration";
+    tick(now);
+    if (rec_.write_failed()) return "write failed";
+    if (o_.until_stall_ends && stalls_flagged_ && engine_.active().empty()) return "every stall ended";
+    const uint64_t spent = capture::monotonic_ns() - now;
+    if (spent < tick_ns) std::this_thread::sleep_for(std::chrono::nanoseconds(tick_ns - spent));
+  }
+  return "interrupted";
+}
+
+void WatchLoop::tick(uint64_t now) {
+  drain_capture(now);
+  emit_process_events();
+  emit_notices();
+  emit_checkpoints_and_deadlocks();
+  emit_sql_results();
+  now = capture::monotonic_ns();
+  judge(now);
+  emit_losses();
+  if (now - last_second_ns_ >= kSecond) every_second(now);
+  if (sink_.mode() == output::Mode::Live && now - last_render_ns_ >= kSecond / 2) render(now);
+}
+
+void WatchLoop::drain_capture(uint64_t now) {
+  session_.poll_ring();
+  session_.maybe_next_window(now);
+  if (now - last_rescan_ns_ >= kSecond) {
+    session_.rescan();
+    last_rescan_ns_ = now;
+  } else {
+    session_.refresh_titles();
+  }
+}
+
+void WatchLoop::emit_process_events() {
+  for (const auto& pe : session_.take_process_events()) {
+    if (pe.what == "backend_start") rec_.note_process(pe.pid, pe.backend_type);
+    sink_.emit(output::process_event(pe));
+  }
+}
+
+void WatchLoop::emit_notices() {
+  for (const auto& n : session_.take_notices()) sink_.emit(output::notice_event(n, false));
+}
+
+void WatchLoop::emit_checkpoints_and_deadlocks() {
+  for (const auto& c : session_.take_checkpoints()) sink_.emit(output::checkpoint_event(c, clock_));
+  for (const auto& d : session_.take_deadlocks()) sink_.emit(output::deadlock_event(d, clock_));
+}
+
+void WatchLoop::emit_sql_results() {
+  if (!sql_) return;
+  for (const auto& r : sql_->take()) {
+    if (!r.ok) {
+      if (r.error != last_sql_error_) sink_.emit(output::notice_event(r.error, true));
+      last_sql_error_ = r.error;
+      continue;
+    }
+    last_sql_error_.clear();
+    for (const auto& b : r.waits) {
+      if (!session_.procs().count(b.pid)) continue;  // another cluster's backend
+      auto& last = reported_blockers_[b.pid];
+      if (last == b.blocked_by) continue;
+      last = b.blocked_by;
+      sink_.emit(output::blocked_by_event(b));
+    }
+  }
+}
+
+void WatchLoop::judge(uint64_t now) {
+  auto snaps = session_.snapshot(now);
+  session_.steer_syscall_tracing(now, snaps);
+  session_.steer_lwlock_probes(now, snaps);
+  annotator_.observe(now, snaps);
+  for (auto& e : engine_.update(now, snaps)) {
+    const auto key = std::make_pair(e.stall.pid, e.stall.kind);
+    if (e.type == detect::Event::Type::Start)
+      on_stall_start(e, now, snaps);
+    else
+      inspected_.erase(key);
+    sink_.emit(output::stall_event(e, title_of(e.stall.pid), clock_));
+  }
+  last_snaps_ = std::move(snaps);
+}
+
+void WatchLoop::on_stall_start(detect::Event& e, uint64_t now, const std::vector<model::Snapshot>& snaps) {
+  warn_if_usdt_silent(e.stall);
+  if (sql_ && detect::wants(e.stall.kind, detect::kEnrichLockHolders)) sql_->request();
+  annotator_.annotate(e.stall, now, snaps);
+  const size_t annotated = e.stall.summary.size();
+  session_.enrich(e.stall);
+  inspected_[{e.stall.pid, e.stall.kind}] = e.stall.summary.substr(annotated);
+  rec_.add_stall_stack(e.stall);
+  ++stalls_flagged_;
+}
+
+// A probe that should have fired and did not: say so, once.
+void WatchLoop::warn_if_usdt_silent(const detect::Stall& st) {
+  if (st.kind != detect::kLockSleep || st.lower_bound || !usdt_lock_attached_ || warned_usdt_silent_) return;
+  if (st.detail.value(nlohmann::json::json_pointer("/lock/source"), std::string()) == "usdt") return;
+  warned_usdt_silent_ = true;
+  sink_.emit(output::notice_event(
+      fmt::format("USDT lock__wait__start is attached but did not fire for the lock wait of pid {}: lock tags come "
+                  "from the wait event only",
+                  st.pid),
+      true));
+}
+
+void WatchLoop::emit_losses() {
+  for (const auto& c : named_counters(tracer_)) {
+    auto& reported = reported_loss_[c.name];
+    if (!c.loss || c.value == reported) continue;
+    sink_.emit(output::drops_event(c, c.value - reported));
+    reported = c.value;
+  }
+}
+
+void WatchLoop::every_second(uint64_t now) {
+  if (o_.record || !o_.folded.empty()) rec_.tick(now, last_snaps_);
+  rates_.update(now, last_snaps_);
+  last_second_ns_ = now;
+}
+
+void WatchLoop::render(uint64_t now) {
+  last_render_ns_ = now;
+  std::vector<std::string> lines;
+  std::set<int> stalled;
+  for (const auto& st : engine_.active()) {
+    stalled.insert(st.pid);
+    detect::Event e{detect::Event::Type::Start, st, (now - st.since_ns) / 1e9, 0};
+    annotator_.annotate(e.stall, now, last_snaps_);
+    if (auto it = inspected_.find({st.pid, st.kind}); it != inspected_.end()) e.stall.summary += it->second;
+    lines.push_back(output::event_line(e, title_of(st.pid), clock_));
+  }
+  const auto rows = output::view_rows(
+      now, last_snaps_,
+      [this](int pid) -> const model::Process* {
+        auto it = session_.procs().find(pid);
+        return it == session_.procs().end() ? nullptr : &it->second;
+      },
+      rates_, stalled);
+  output::ViewHeader h;
+  h.clock = clock_.hms(now);
+  h.elapsed_s = (now - start_ns_) / 1e9;
+  h.processes = rows.size();
+  h.syscall_tracing = tracer_.syscall_tracing();
+  h.notices = sink_.recent_notes(5);
+  auto [w, hgt] = terminal_size();
+  std::cout << output::render_view(h, lines, rows, w, hgt) << std::flush;
+}
+
+model::ProcessTitle WatchLoop::title_of(int pid) const {
+  auto it = session_.procs().find(pid);
+  return it == session_.procs().end() ? model::ProcessTitle{} : it->second.title;
+}
+
+int WatchLoop::finish(const std::string& cmd) {
+  const uint64_t now = capture::monotonic_ns();
+  if (o_.record || !o_.folded.empty()) rec_.tick(now, last_snaps_, true);
+  output::SummaryFacts f;
+  f.stalls = stalls_flagged_;
+  for (const auto& st : engine_.active()) f.in_flight.emplace_back(st.pid, st.kind);
+  f.syscall_tracing_s = session_.syscall_tracing_s(now);
+  f.lwlock_probes_s = session_.lwlock_probes_s(now);
+  f.wait_event_read_errors = session_.wait_event_read_errors();
+  f.lock_graph_errors = session_.lock_graph_errors();
+  f.pg_wait_records = session_.pg_wait_records();
+  f.bad_records = session_.bad_records();
+  f.counters = named_counters(tracer_);
+  const auto summary = output::summary_event(f);
+  if (sink_.mode() == output::Mode::Live) sink_.print("");
+  if (sink_.mode() == output::Mode::Json)
+    sink_.emit(summary);
+  else
+    sink_.print(summary.line);
+  if (o_.folded.empty()) return 0;
+  std::string err;
+  if (rec_.write_folded(o_.folded, err)) return 0;
+  std::cerr << cmd << ": " << err << "\n";
+  return 1;
+}
+
+}  // namespace pgstall::cli
