@@ -1,51 +1,38 @@
 #pragma once
-// A tracing session over the postgres processes of this machine (or of chosen
-// clusters): finds them in /proc, tracks them in the kernel, follows forks,
-// exits and restarts, and turns the kernel's in-flight state into detector
-// snapshots.
+// A tracing session over the postgres processes of this machine (or of
+// chosen clusters), composed of its parts: the processes (discovery and
+// seeding, capture/processes), the ring's records (capture/ring), the
+// checkpoints in progress, the costly probes steered on demand
+// (capture/steering) and the snapshots the detectors judge
+// (capture/snapshots).
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "capture/checkpoints.h"
+#include "capture/processes.h"
+#include "capture/snapshots.h"
+#include "capture/steering.h"
 #include "capture/tracer.h"
-#include "capture/pgmem.h"
-#include "capture/symbolize.h"
-#include "detect/stall.h"
-#include "model/snapshot.h"
-#include "model/checkpoint.h"
 #include "model/events.h"
-#include "model/process.h"
-#include "model/title.h"
+#include "model/snapshot.h"
+#include "util/result.h"
 
 namespace pgstall::capture {
-
-// A tracked process, and what capture keeps about it between snapshots.
-struct ProcInfo : model::Process {
-  std::optional<uint32_t> last_wait_event;  // kept while the process sleeps in D state
-  uint64_t first_seen_ns = 0;
-  // What /proc said when tracking began: durations measured from these are
-  // lower bounds (the stall began earlier).
-  uint64_t seeded_sc_start_ns = 0;
-  uint64_t seeded_offcpu_ns = 0;
-  uint32_t windows_delivered_epoch = 0;
-  uint64_t long_sleep_end_ns = 0;    // last off-CPU period over the slow threshold
-  uint32_t long_sleep_waker_pid = 0;
-  uint64_t fd_cache_sc_start = 0;
-  std::string fd_cache;
-};
-
-using model::CheckpointEvent;
-using model::DeadlockEvent;
-using model::ProcessEvent;
 
 struct SessionOptions {
   std::vector<int> pids;               // --pid: postmasters (or any of their processes)
   std::vector<std::string> data_dirs;  // --data-dir
   bool wait_events = true;             // read each backend's wait event from its memory
+};
+
+// What came through the ring, counted.
+struct RingCounts {
+  uint64_t slow_syscalls = 0, slow_offcpu = 0, pg_wait_records = 0;
+  uint64_t bad_records = 0;  // too short for their type, or of an unknown type
 };
 
 class Session {
@@ -54,101 +41,65 @@ class Session {
 
   // Resolves the targets and tracks every process found. Fails when the
   // targets name nothing: unknown pid, no postgres running, no postmaster.pid.
-  bool start(std::string& err);
+  Result<void> start();
 
-  // Drains the ring (forks, exits, execs, slow-event history).
+  // Drains the ring (forks, exits, execs, slow-event history, deadlocks,
+  // checkpoints).
   void poll_ring();
   // Rescans /proc for new postmasters and children the ring did not show
   // (a restart, or events lost), and refreshes process titles.
-  void rescan();
+  void rescan() { procs_.rescan(); }
   // Re-reads every process title ("... UPDATE waiting" changes by the statement).
-  void refresh_titles();
-  // Starts a new syscall-mix window; call about once a second.
-  void next_window();
-  // Starts one when the current window is a second old.
-  void maybe_next_window(uint64_t now_ns);
-  // Auto syscall mode: attaches the syscall tracepoints while some tracked
-  // process is busy on CPU (≥ 60 % over half a second) without sleeping
-  // (< 100 sleeps/s) and detaches them after 10 s without one. Starts a fresh window on attach. Call every tick.
-  // LWLock probes in auto mode: attached while a backend has sat in an
-  // LWLock wait for 200 ms or more, detached 10 s after the last one.
-  void steer_lwlock_probes(uint64_t now, const std::vector<model::Snapshot>& snaps);
-  // Seconds they were attached so far (auto mode; -1: always).
-  double lwlock_probes_s(uint64_t now) const;
-  void steer_syscall_tracing(uint64_t now_ns, const std::vector<model::Snapshot>& snaps);
-  // Seconds the syscall tracepoints have been attached so far.
-  double syscall_tracing_s(uint64_t now_ns) const;
+  void refresh_titles() { procs_.refresh_titles(); }
+  // Starts a new syscall-mix window when the current one is a second old.
+  void maybe_next_window(uint64_t now_ns) { windows_.maybe_next(now_ns); }
 
   std::vector<model::Snapshot> snapshot(uint64_t now_ns);
+  // Auto syscall mode: the syscall tracepoints attached while some process
+  // is busy on CPU without sleeping, detached 10 s after (capture/steering).
+  void steer_syscall_tracing(uint64_t now_ns, const std::vector<model::Snapshot>& snaps);
+  // LWLock probes in auto mode: attached while a backend has sat in an
+  // LWLock wait for 200 ms or more, detached 10 s after the last one.
+  void steer_lwlock_probes(uint64_t now_ns, const std::vector<model::Snapshot>& snaps);
+  // Seconds the syscall tracepoints have been attached so far.
+  double syscall_tracing_s(uint64_t now_ns) const;
+  // Seconds the LWLock probes were attached so far (auto mode; -1: always).
+  double lwlock_probes_s(uint64_t now_ns) const;
 
-  // Facts for a flagged stall that cost I/O to gather: kernel stack, wchan,
-  // the file. Only called for stalls, so cheap overall.
-  void enrich(detect::Stall& stall);
-
-  const std::map<int, ProcInfo>& procs() const { return procs_; }
-  std::vector<ProcessEvent> take_process_events();
-  std::vector<DeadlockEvent> take_deadlocks();
-  std::vector<CheckpointEvent> take_checkpoints();
+  const std::map<int, ProcInfo>& procs() const { return procs_.all(); }
+  std::vector<model::ProcessEvent> take_process_events() { return procs_.take_events(); }
+  std::vector<model::DeadlockEvent> take_deadlocks() { return std::exchange(deadlocks_, {}); }
+  std::vector<model::CheckpointEvent> take_checkpoints() { return checkpoints_.take_events(); }
   // The checkpoint in progress in pid's cluster, if its start was seen.
-  std::optional<CheckpointEvent> checkpoint_of(int pid) const;
-  // Operator-facing notes from setting up (USDT probes missing, ...), once each.
+  std::optional<model::CheckpointEvent> checkpoint_of(int pid) const;
+  // Operator-facing notes (USDT probes missing, memory reads failing, probes
+  // attached on demand...), once each.
   std::vector<std::string> take_notices();
-  uint64_t slow_syscalls() const { return slow_syscalls_; }
-  uint64_t slow_offcpu() const { return slow_offcpu_; }
-  uint64_t bad_records() const { return bad_records_; }
-  uint64_t pg_wait_records() const { return pg_wait_records_; }
-  uint64_t wait_event_read_errors() const { return wait_read_errors_; }
-  // Lock waits whose holders could not be read from shared memory.
-  uint64_t lock_graph_errors() const { return lock_graph_errors_; }
+  const RingCounts& ring_counts() const { return ring_; }
+  const ReadErrors& read_errors() const { return builder_.errors(); }
   Tracer& tracer() { return tracer_; }
 
  private:
-  void add_process(int pid, int ppid, int postmaster, bool from_fork);
-  void remove_process(int pid, const char* why);
-  bool wanted_postmaster(int pid) const;
-  std::optional<model::Window> window_for(ProcInfo& p, const pgstall_thread_state& st);
+  void on_deadlock(int pid, uint64_t ts_ns, const model::PgWait& wait);
+  void on_checkpoint(int tgid, uint64_t ts_ns, uint32_t phase, uint32_t flags);
+
+  // Time a probe set spent attached.
+  struct Attached {
+    uint64_t since_ns = 0, total_ns = 0;
+    double seconds(uint64_t now) const;
+  };
 
   Tracer& tracer_;
-  SessionOptions opts_;
-  std::set<std::string> target_dirs_;  // resolved data dirs of the targets
-  std::map<int, ProcInfo> procs_;
-  std::set<int> postmasters_;
-  std::vector<ProcessEvent> pevents_;
-  std::map<uint32_t, uint64_t> epoch_start_ns_;
-  uint64_t last_window_ns_ = 0;
-  // Syscall tracing: windows from this epoch on were counted whole.
-  uint32_t tracing_from_epoch_ = 0;
-  bool lwlock_start_current(uint64_t since_ns) const;
-  void add_user_stack(detect::Stall& stall, const std::vector<std::string>& kernel_inner_first);
-  uint64_t last_lwlock_wait_ns_ = 0, lwlock_on_since_ns_ = 0, lwlock_total_ns_ = 0;
-  uint64_t tracing_since_ns_ = 0, tracing_total_ns_ = 0, last_busy_ns_ = 0;
-  struct BusyCheck {
-    uint64_t at_ns = 0, cpu_ns = 0, sleeps = 0;
-  };
-  std::map<int, BusyCheck> busy_ckpt_;
-  std::vector<model::Snapshot> exited_;  // last words of processes gone since the last snapshot
-  std::vector<DeadlockEvent> deadlocks_;
-  std::vector<CheckpointEvent> checkpoint_events_;
-  std::map<int, CheckpointEvent> checkpoints_;  // by postmaster: the one in progress
+  Processes procs_;
+  Checkpoints checkpoints_;
+  Windows windows_;
+  SnapshotBuilder builder_;
+  SyscallSteering syscall_steering_;
+  LwlockSteering lwlock_steering_;
+  Attached syscall_tracing_, lwlock_probes_;
+  std::vector<model::DeadlockEvent> deadlocks_;
   std::vector<std::string> notices_;
-  uint64_t pg_wait_records_ = 0;
-  WaitEventReader wait_reader_;
-  Symbolizer symbolizer_;
-  bool wait_read_warned_ = false;
-  uint64_t wait_read_errors_ = 0;
-  // The PGPROC/LOCK walk behind a Lock wait event (model/lockgraph.h).
-  std::optional<model::LockWaitRead> read_lock_holders(int pid, int pg_major);
-  bool lock_graph_warned_ = false;
-  uint64_t lock_graph_errors_ = 0;
-  uint64_t slow_syscalls_ = 0, slow_offcpu_ = 0, bad_records_ = 0;
-  int self_ = 0;
+  RingCounts ring_;
 };
-
-// Seconds since a sleeping task last ran, from /proc/PID/sched (the
-// scheduler's clock, compared with our own task's): how long a stall already
-// under way has lasted at least. nullopt when the kernel lacks SCHED_DEBUG.
-std::optional<double> proc_last_ran_age_s(int pid);
-
-char task_state_char(uint32_t prev_state);
 
 }  // namespace pgstall::capture

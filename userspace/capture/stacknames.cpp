@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "capture/session.h"
+#include "model/procstate.h"
 #include "model/syscalls.h"
 
 namespace pgstall::capture {
@@ -12,7 +12,7 @@ namespace pgstall::capture {
 std::string offcpu_class(uint32_t prev_state, int sc_nr, uint32_t pg) {
   if (pg == 1) return "Lock";
   if (pg == 2) return "LWLock";
-  const char st = task_state_char(prev_state);
+  const char st = model::task_state_char(prev_state);
   const auto cls = sc_nr >= 0 ? model::syscall_class(sc_nr) : model::SyscallClass::Other;
   if ((st == 'D') || cls == model::SyscallClass::FileIo) return "IO";
   if (cls == model::SyscallClass::Sleep) return "Sleep";
@@ -62,7 +62,7 @@ nlohmann::json StackNamer::name(const StackDrain& d, const std::set<int>& frozen
     out.push_back({{"kind", "offcpu"},
                    {"pid", k.pid},
                    {"tgid", k.tgid},
-                   {"state", std::string(1, task_state_char(k.state))},
+                   {"state", std::string(1, model::task_state_char(k.state))},
                    {"syscall", k.sc_nr >= 0 ? nlohmann::json(model::syscall_name(k.sc_nr)) : nlohmann::json(nullptr)},
                    {"class", offcpu_class(k.state, k.sc_nr, k.pg)},
                    {"weight", v.ns},

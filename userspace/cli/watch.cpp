@@ -197,8 +197,8 @@ int run_watch(const WatchOptions& o) {
   if (o.record && wants_stacks(o) && o.oncpu_hz > 0 && !tracer->start_sampling(o.oncpu_hz, err))
     warnings.push_back("no on-CPU stacks: " + err);
   capture::Session session(*tracer, {o.pids, o.data_dirs, !o.no_wait_events});
-  if (!session.start(err)) {
-    std::cerr << cmd << ": " << err << "\n";
+  if (auto started = session.start(); !started) {
+    std::cerr << cmd << ": " << started.error().message << "\n";
     return 2;
   }
 

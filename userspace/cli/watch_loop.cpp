@@ -42,8 +42,9 @@ WatchLoop::WatchLoop(const WatchOptions& o, LoopParts parts, detect::Settings se
       rec_(parts.recorder),
       sink_(parts.sink),
       clock_(parts.clock),
-      engine_(std::move(settings)) {
-  if (!o.dsn.empty()) sql_ = std::make_unique<capture::SqlEnricher>(o.dsn);
+      engine_(std::move(settings)),
+      inspector_(parts.session) {
+  if (!o.dsn.empty()) sql_ = std::make_unique<enrich::SqlEnricher>(o.dsn);
   for (const auto& u : tracer_.usdt_probes()) usdt_lock_attached_ |= u.attached && u.name == "lock__wait__start";
 }
 
@@ -142,7 +143,7 @@ void WatchLoop::on_stall_start(detect::Event& e, uint64_t now, const std::vector
   if (sql_ && detect::wants(e.stall.kind, detect::kEnrichLockHolders)) sql_->request();
   annotator_.annotate(e.stall, now, snaps);
   const size_t annotated = e.stall.summary.size();
-  session_.enrich(e.stall);
+  inspector_.inspect(e.stall);
   inspected_[{e.stall.pid, e.stall.kind}] = e.stall.summary.substr(annotated);
   rec_.add_stall_stack(e.stall);
   ++stalls_flagged_;
@@ -216,10 +217,10 @@ int WatchLoop::finish(const std::string& cmd) {
   for (const auto& st : engine_.active()) f.in_flight.emplace_back(st.pid, st.kind);
   f.syscall_tracing_s = session_.syscall_tracing_s(now);
   f.lwlock_probes_s = session_.lwlock_probes_s(now);
-  f.wait_event_read_errors = session_.wait_event_read_errors();
-  f.lock_graph_errors = session_.lock_graph_errors();
-  f.pg_wait_records = session_.pg_wait_records();
-  f.bad_records = session_.bad_records();
+  f.wait_event_read_errors = session_.read_errors().wait_events;
+  f.lock_graph_errors = session_.read_errors().lock_graph;
+  f.pg_wait_records = session_.ring_counts().pg_wait_records;
+  f.bad_records = session_.ring_counts().bad_records;
   f.counters = named_counters(tracer_);
   const auto summary = output::summary_event(f);
   if (sink_.mode() == output::Mode::Live) sink_.print("");

@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "capture/session.h"
-#include "capture/sqlenrich.h"
 #include "capture/tracer.h"
 #include "cli/commands.h"
 #include "cli/recorder.h"
 #include "detect/engine.h"
 #include "enrich/annotate.h"
+#include "enrich/inspect.h"
+#include "enrich/sql.h"
 #include "output/format.h"
 #include "output/rows.h"
 #include "output/sink.h"
@@ -67,7 +68,8 @@ class WatchLoop {
   detect::Engine engine_;
   enrich::Annotator annotator_;
   output::Rates rates_;
-  std::unique_ptr<capture::SqlEnricher> sql_;
+  enrich::Inspector inspector_;
+  std::unique_ptr<enrich::SqlEnricher> sql_;
   std::map<int, std::vector<int>> reported_blockers_;  // pid -> blocked_by last shown (SQL)
   std::string last_sql_error_;
   bool usdt_lock_attached_ = false, warned_usdt_silent_ = false;

@@ -14,7 +14,7 @@
 
 #include "model/blocking.h"
 
-namespace pgstall::capture {
+namespace pgstall::enrich {
 
 using model::BlockedBy;
 
@@ -47,4 +47,4 @@ class SqlEnricher {
   std::thread worker_;
 };
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::enrich

@@ -1,4 +1,4 @@
-#include "capture/sqlenrich.h"
+#include "enrich/sql.h"
 
 #include <libpq-fe.h>
 
@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-namespace pgstall::capture {
+namespace pgstall::enrich {
 namespace {
 
 // Every blocked backend, whom it waits for, and the relation if the awaited
@@ -104,4 +104,4 @@ void SqlEnricher::run() {
   }
 }
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::enrich

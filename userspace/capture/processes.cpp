@@ -1,0 +1,232 @@
+#include "capture/processes.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "model/procfs.h"
+#include "model/procstate.h"
+#include "model/title.h"
+
+namespace pgstall::capture {
+namespace {
+
+bool is_postgres_comm(const std::string& comm) { return comm == "postgres" || comm == "postmaster"; }
+
+void set_title(ProcInfo& p, const std::string& cmdline) {
+  p.raw_cmdline = cmdline;
+  p.title = model::parse_title(cmdline);
+  // A freshly forked child still shows the postmaster's argv.
+  if (p.pid != p.postmaster && p.title.type == model::BackendType::Postmaster)
+    p.title.type = model::BackendType::Unknown;
+}
+
+// What /proc says a process already running is doing: the in-flight state
+// to seed the kernel's with. Its durations are lower bounds.
+pgstall_thread_state seed_from_proc(ProcInfo& p, const Tracer& tracer) {
+  pgstall_thread_state seed{};
+  seed.flags = PGSTALL_F_TRACKED;
+  seed.tgid = static_cast<uint32_t>(p.pid);
+  seed.sc_nr = PGSTALL_NO_SYSCALL;
+  seed.sleep_sc_nr = PGSTALL_NO_SYSCALL;
+  seed.off_kstack = seed.off_ustack = PGSTALL_NO_STACK;  // asleep since before: no stack taken
+  seed.sc_gen = tracer.sc_gen();
+  const uint64_t now = monotonic_ns();
+  auto st = model::read_proc_stat(p.pid);
+  if (st && st->state == 'R') {
+    seed.oncpu_since_ns = now;
+  } else if (st) {
+    const double age = model::proc_last_ran_age_s(p.pid).value_or(0.0);
+    const uint64_t since = now - std::min<uint64_t>(now, static_cast<uint64_t>(age * 1e9));
+    seed.offcpu_since_ns = since;
+    seed.offcpu_state = st->state == 'D' ? 2 : 1;
+    if (auto sc = model::proc_syscall(p.pid)) {
+      seed.sc_nr = sc->nr;
+      seed.sc_start_ns = since;
+      std::copy(std::begin(sc->args), std::end(sc->args), seed.sc_args);
+      seed.sleep_sc_nr = sc->nr;
+      std::copy(std::begin(sc->args), std::end(sc->args), seed.sleep_sc_args);
+      p.seeded_sc_start_ns = since;
+    }
+    p.seeded_offcpu_ns = since;
+  }
+  return seed;
+}
+
+}  // namespace
+
+Processes::Processes(Tracer& tracer, Targets targets, bool wait_events, std::function<void(int)> on_removed)
+    : tracer_(tracer),
+      targets_(std::move(targets)),
+      wait_events_(wait_events),
+      on_removed_(std::move(on_removed)),
+      self_(getpid()) {}
+
+const ProcInfo* Processes::find(int pid) const {
+  auto it = procs_.find(pid);
+  return it == procs_.end() ? nullptr : &it->second;
+}
+
+bool Processes::wanted_postmaster(int pid) const {
+  if (target_dirs_.empty()) return true;
+  auto cwd = model::proc_cwd(pid);
+  return cwd && target_dirs_.count(*cwd);
+}
+
+Result<void> Processes::resolve_targets() {
+  for (int pid : targets_.pids) {
+    auto st = model::read_proc_stat(pid);
+    if (!st) return fail(fmt::format("no process with pid {}", pid));
+    if (!is_postgres_comm(st->comm))
+      return fail(fmt::format("pid {} is not a PostgreSQL process (it is '{}')", pid, st->comm));
+    // A backend's pid stands for its cluster: follow it up to the postmaster.
+    int pm = pid;
+    if (auto parent = model::read_proc_stat(st->ppid); parent && is_postgres_comm(parent->comm)) pm = st->ppid;
+    auto cwd = model::proc_cwd(pm);
+    if (!cwd) return fail(fmt::format("cannot read the data directory of pid {} (/proc/{}/cwd)", pm, pm));
+    target_dirs_.insert(*cwd);
+  }
+  for (const auto& dir : targets_.data_dirs) {
+    std::ifstream f(dir + "/postmaster.pid");
+    int pid = 0;
+    if (!(f >> pid) || pid <= 0)
+      return fail(fmt::format("no running PostgreSQL for data directory {} (cannot read {}/postmaster.pid)", dir, dir));
+    auto cwd = model::proc_cwd(pid);
+    if (!cwd) return fail(fmt::format("{}/postmaster.pid names pid {}, which is not running (stale file?)", dir, pid));
+    target_dirs_.insert(*cwd);
+  }
+  return {};
+}
+
+Result<void> Processes::start() {
+  if (auto r = resolve_targets(); !r) return r;
+  rescan();
+  if (postmasters_.empty())
+    return fail(target_dirs_.empty() ? "no PostgreSQL is running on this machine (no postmaster found in /proc)"
+                                     : "the chosen PostgreSQL cluster has no running postmaster");
+  return {};
+}
+
+bool Processes::seed_and_track(ProcInfo& p) {
+  std::string err;
+  if (!tracer_.track(p.pid, seed_from_proc(p, tracer_), err)) {
+    spdlog::debug("{}", err);
+    return false;
+  }
+  return true;
+}
+
+void Processes::add(int pid, int ppid, int postmaster, bool from_fork) {
+  if (pid == self_ || procs_.count(pid)) return;
+  ProcInfo p;
+  p.pid = pid;
+  p.ppid = ppid;
+  p.postmaster = postmaster;
+  p.first_seen_ns = monotonic_ns();
+  if (auto cwd = model::proc_cwd(postmaster)) p.data_dir = *cwd;
+  if (auto pm = procs_.find(postmaster); pm != procs_.end()) {
+    p.pg_major = pm->second.pg_major;
+  } else if (!p.data_dir.empty()) {
+    std::ifstream v(p.data_dir + "/PG_VERSION");
+    v >> p.pg_major;
+  }
+  if (auto cmd = model::proc_cmdline(pid)) set_title(p, *cmd);
+  // A child seen forking is tracked by the kernel already; one found in
+  // /proc is seeded from what /proc says it is doing.
+  if (from_fork ? !tracer_.adopt(pid) : !seed_and_track(p)) return;
+  p.windows_delivered_epoch = tracer_.epoch();
+  if (pid == postmaster) {
+    postmasters_.insert(pid);
+    if (wait_events_ && p.pg_major && p.pg_major < 14)
+      notices_.push_back(fmt::format("postmaster {}: PostgreSQL {} exports no my_wait_event_info; wait events "
+                                     "are not shown for this cluster",
+                                     pid, p.pg_major));
+    if (tracer_.usdt_enabled()) {
+      std::string uerr;
+      if (!tracer_.attach_usdt(pid, uerr))
+        notices_.push_back(fmt::format("postmaster {}: {}; lock tags and LWLock tranches come from the wait "
+                                       "event only", pid, uerr));
+    }
+    events_.push_back({"postmaster_start", pid, "postmaster", p.data_dir});
+  } else {
+    events_.push_back({"backend_start", pid, std::string(model::backend_type_name(p.title.type)), p.title.raw});
+  }
+  procs_.emplace(pid, std::move(p));
+}
+
+void Processes::remove(int pid, const char* why) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end()) return;
+  const bool pm = postmasters_.erase(pid) > 0;
+  events_.push_back({pm ? "postmaster_exit" : "backend_exit", pid,
+                     pm ? "postmaster" : std::string(model::backend_type_name(it->second.title.type)), why});
+  // Its last words: the detectors end its stalls with what woke it.
+  model::Snapshot last;
+  last.pid = pid;
+  last.exited = true;
+  last.title = it->second.title;
+  last.long_sleep_end_ns = it->second.long_sleep_end_ns;
+  last.long_sleep_waker_pid = it->second.long_sleep_waker_pid;
+  if (auto st = tracer_.state(pid)) last.last_waker_pid = st->last_waker_pid;
+  exited_.push_back(std::move(last));
+  tracer_.untrack(pid);
+  if (on_removed_) on_removed_(pid);
+  procs_.erase(it);
+}
+
+void Processes::rescan() {
+  std::map<int, model::ProcStat> pg;
+  for (int pid : model::list_pids()) {
+    if (pid == self_) continue;
+    auto st = model::read_proc_stat(pid);
+    if (st && is_postgres_comm(st->comm)) pg.emplace(pid, *st);
+  }
+  // Postmasters: postgres processes whose parent is not one.
+  for (auto& [pid, st] : pg) {
+    if (pg.count(st.ppid)) continue;
+    if (!procs_.count(pid) && wanted_postmaster(pid)) add(pid, st.ppid, pid, false);
+  }
+  for (auto& [pid, st] : pg) {
+    if (procs_.count(pid) || !postmasters_.count(st.ppid)) continue;
+    add(pid, st.ppid, st.ppid, false);
+  }
+  // Gone, or reused by something else.
+  std::vector<int> gone;
+  for (auto& [pid, p] : procs_)
+    if (!pg.count(pid)) gone.push_back(pid);
+  for (int pid : gone) remove(pid, "exited");
+  refresh_titles();
+}
+
+void Processes::refresh_titles() {
+  for (auto& [pid, p] : procs_) {
+    // /proc/PID/cmdline reads the process's memory under its mmap lock: skip
+    // a process asleep in D state, which may hold it (see the snapshots).
+    if (auto st = tracer_.state(pid); st && !st->oncpu_since_ns && model::task_state_char(st->offcpu_state) == 'D')
+      continue;
+    if (auto cmd = model::proc_cmdline(pid); cmd && *cmd != p.raw_cmdline) set_title(p, *cmd);
+  }
+}
+
+void Processes::forked(int parent_tgid, int child_pid) {
+  auto parent = procs_.find(parent_tgid);
+  if (parent == procs_.end()) return;
+  add(child_pid, parent->first, parent->second.postmaster, true);
+}
+
+void Processes::exec_seen(int pid) {
+  if (auto it = procs_.find(pid); it != procs_.end()) it->second.raw_cmdline.clear();  // re-read on the next rescan
+}
+
+void Processes::long_sleep_ended(int pid, uint64_t end_ns, uint32_t waker_pid) {
+  if (auto it = procs_.find(pid); it != procs_.end()) {
+    it->second.long_sleep_end_ns = end_ns;
+    it->second.long_sleep_waker_pid = waker_pid;
+  }
+}
+
+}  // namespace pgstall::capture

@@ -1,0 +1,93 @@
+#pragma once
+// The postgres processes being traced: found in /proc (postmasters of the
+// chosen clusters, or of all, and their children), followed through the
+// ring's forks and exits, each tracked in the kernel — seeded from /proc with
+// what it is doing now, since a stall under way is the usual case when
+// pgstall starts. Titles are re-read every tick.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "capture/tracer.h"
+#include "model/events.h"
+#include "model/process.h"
+#include "model/snapshot.h"
+#include "util/result.h"
+
+namespace pgstall::capture {
+
+// A tracked process, and what capture keeps about it between snapshots.
+struct ProcInfo : model::Process {
+  std::optional<uint32_t> last_wait_event;  // kept while the process sleeps in D state
+  uint64_t first_seen_ns = 0;
+  // What /proc said when tracking began: durations measured from these are
+  // lower bounds (the stall began earlier).
+  uint64_t seeded_sc_start_ns = 0;
+  uint64_t seeded_offcpu_ns = 0;
+  uint32_t windows_delivered_epoch = 0;
+  uint64_t long_sleep_end_ns = 0;    // last off-CPU period over the slow threshold
+  uint32_t long_sleep_waker_pid = 0;
+  uint64_t fd_cache_sc_start = 0;
+  std::string fd_cache;
+};
+
+struct Targets {
+  std::vector<int> pids;               // --pid: postmasters (or any of their processes)
+  std::vector<std::string> data_dirs;  // --data-dir
+};
+
+class Processes {
+ public:
+  // wait_events: whether wait events will be read (a cluster too old for
+  // them gets a notice). on_removed: called for each process dropped.
+  Processes(Tracer& tracer, Targets targets, bool wait_events, std::function<void(int pid)> on_removed);
+
+  // Resolves the targets and tracks every process found. Fails when the
+  // targets name nothing: unknown pid, no postgres running, no postmaster.pid.
+  Result<void> start();
+  // Rescans /proc for new postmasters and children the ring did not show
+  // (a restart, or events lost), drops the gone, refreshes titles.
+  void rescan();
+  // Re-reads every process title ("... UPDATE waiting" changes by the statement).
+  void refresh_titles();
+
+  // From the ring.
+  void forked(int parent_tgid, int child_pid);
+  void exited(int pid) { remove(pid, "exited"); }
+  void exec_seen(int pid);
+  void long_sleep_ended(int pid, uint64_t end_ns, uint32_t waker_pid);
+
+  const std::map<int, ProcInfo>& all() const { return procs_; }
+  std::map<int, ProcInfo>& all() { return procs_; }
+  const ProcInfo* find(int pid) const;
+  std::vector<model::ProcessEvent> take_events() { return std::exchange(events_, {}); }
+  // The last state of each process gone since the last call, once.
+  std::vector<model::Snapshot> take_exited() { return std::exchange(exited_, {}); }
+  std::vector<std::string> take_notices() { return std::exchange(notices_, {}); }
+
+ private:
+  Result<void> resolve_targets();
+  void add(int pid, int ppid, int postmaster, bool from_fork);
+  bool seed_and_track(ProcInfo& p);
+  void remove(int pid, const char* why);
+  bool wanted_postmaster(int pid) const;
+
+  Tracer& tracer_;
+  Targets targets_;
+  bool wait_events_;
+  std::function<void(int)> on_removed_;
+  std::set<std::string> target_dirs_;  // resolved data dirs of the targets
+  std::map<int, ProcInfo> procs_;
+  std::set<int> postmasters_;
+  std::vector<model::ProcessEvent> events_;
+  std::vector<model::Snapshot> exited_;
+  std::vector<std::string> notices_;
+  int self_ = 0;
+};
+
+}  // namespace pgstall::capture
