@@ -20,7 +20,7 @@
  * or interrupt leaves the user's own ax there, so ax == -ENOSYS with a
  * plausible orig_ax says "inside syscall orig_ax". */
 #define SC_SLEEP_NR(regs) \
-	((long)BPF_CORE_READ(regs, ax) == -38 && BPF_CORE_READ(regs, orig_ax) < 1024 ? \
+	((long)BPF_CORE_READ(regs, ax) == -PGSTALL_ENOSYS && BPF_CORE_READ(regs, orig_ax) < 1024 ? \
 		 (long)BPF_CORE_READ(regs, orig_ax) : -1L)
 #define SC_SLEEP_ARG(regs, i) \
 	((i) == 0 ? BPF_CORE_READ(regs, di) : (i) == 1 ? BPF_CORE_READ(regs, si) : \
@@ -134,13 +134,13 @@ static __always_inline void count(enum pgstall_counter c)
 }
 
 /* A stack id from bpf_get_stackid: a stack that was there and could not be
- * kept (map full: -ENOMEM; bucket taken by another stack: -EEXIST) is a
- * counted loss; no stack at all (-EFAULT) is not. */
+ * kept (map full: -ENOMEM; bucket taken by another stack: -EEXIST, see
+ * kernel/bpf/stackmap.c) is a counted loss; no stack at all (-EFAULT) is not. */
 static __always_inline __s32 stack_id(long id)
 {
 	if (id >= 0)
 		return (__s32)id;
-	if (id == -12 || id == -17) {
+	if (id == -PGSTALL_ENOMEM || id == -PGSTALL_EEXIST) {
 		count(PGSTALL_CNT_STACKS_LOST);
 		return PGSTALL_LOST_STACK;
 	}

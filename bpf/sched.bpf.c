@@ -58,7 +58,8 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 				 * scheduler, its user stack at the syscall. */
 				st->off_kstack = stack_id(bpf_get_stackid(ctx, &stacks, 0));
 				st->off_ustack = stack_id(bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK));
-				st->off_pg = st->pg.lock_since_ns ? 1 : st->pg.lwlock_since_ns ? 2 : 0;
+				st->off_pg = st->pg.lock_since_ns   ? PGSTALL_PG_LOCK :
+					     st->pg.lwlock_since_ns ? PGSTALL_PG_LWLOCK : PGSTALL_PG_NONE;
 			}
 			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 			long nr = regs ? SC_SLEEP_NR(regs) : -1;
