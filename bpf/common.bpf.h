@@ -9,11 +9,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "pgstall.h"
+#include "logic.h"
 
-/* Socket send/receive syscalls: a backend making them is talking to a client,
- * which is progress, not a loop. Postgres uses send()/recv(). */
 #if defined(__TARGET_ARCH_x86)
-#define SC_IS_CLIENT_IO(nr) ((nr) >= 44 && (nr) <= 47) /* sendto recvfrom sendmsg recvmsg */
 #define SC_ARG(regs, i) ((i) == 0 ? (regs)->di : (i) == 1 ? (regs)->si : (i) == 2 ? (regs)->dx : (regs)->r10)
 /* Saved user registers of a task switched out (read from its kernel stack).
  * Syscall entry stores -ENOSYS in ax until the syscall returns; an exception
@@ -29,7 +27,6 @@
 #define USER_SP(regs) BPF_CORE_READ(regs, sp)
 #define USER_FP(regs) BPF_CORE_READ(regs, bp)
 #elif defined(__TARGET_ARCH_arm64)
-#define SC_IS_CLIENT_IO(nr) ((nr) == 206 || (nr) == 207 || (nr) == 211 || (nr) == 212)
 #define SC_ARG(regs, i) ((regs)->regs[i])
 /* arm64 keeps the syscall number apart; NO_SYSCALL (-1) outside one. */
 #define SC_SLEEP_NR(regs) ((long)(int)BPF_CORE_READ(regs, syscallno))
@@ -179,17 +176,10 @@ static __always_inline void fill_hdr(struct pgstall_rec_hdr *h, __u32 type, __u6
 	h->ts_ns = now;
 }
 
-/* Start a new window when userspace has bumped the epoch; the finished one is
- * kept in prev so userspace always has one complete window to read. */
+/* The thread's window for the epoch userspace has set (logic.h). */
 static __always_inline struct pgstall_window *window(struct pgstall_thread_state *st)
 {
-	__u32 e = epoch;
-	if (st->cur.epoch != e) {
-		__builtin_memcpy(&st->prev, &st->cur, sizeof(st->prev));
-		__builtin_memset(&st->cur, 0, sizeof(st->cur));
-		st->cur.epoch = e;
-	}
-	return &st->cur;
+	return pgstall_window_at(st, epoch);
 }
 
 #endif

@@ -23,12 +23,6 @@ int BPF_PROG(pgstall_sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-static __always_inline __u64 mix64(__u64 h, __u64 v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	return h;
-}
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -48,40 +42,7 @@ int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
 	st->nr_syscalls++;
 	count(PGSTALL_CNT_SYSCALLS);
 
-	struct pgstall_window *w = window(st);
-	w->total++;
-	if (SC_IS_CLIENT_IO(nr))
-		w->client_io++;
-
-	/* The same call with the same arguments and result as a recent one is no
-	 * progress: a scan reading advancing offsets never matches. */
-	__u64 fp = mix64(mix64(mix64(mix64(mix64(nr, st->sc_args[0]), st->sc_args[1]),
-				      st->sc_args[2]), st->sc_args[3]), ret);
-	bool seen = false;
-	for (int i = 0; i < PGSTALL_FP_RING; i++)
-		if (st->fp[i] == fp)
-			seen = true;
-	if (seen)
-		w->repeats++;
-	st->fp[st->fp_idx & (PGSTALL_FP_RING - 1)] = fp;
-	st->fp_idx++;
-
-	bool placed = false;
-	for (int i = 0; i < PGSTALL_MIX_SLOTS; i++) {
-		struct pgstall_mix_slot *s = &w->mix[i];
-		if (s->nr_plus1 == 0)
-			s->nr_plus1 = nr + 1;
-		if (s->nr_plus1 == (__u32)nr + 1) {
-			if (s->count > 0 && s->last_ret == ret)
-				s->same_ret++;
-			s->count++;
-			s->last_ret = ret;
-			placed = true;
-			break;
-		}
-	}
-	if (!placed)
-		w->other++;
+	pgstall_count_syscall(st, epoch, nr, ret);
 
 	if (now - start >= slow_syscall_ns) {
 		struct pgstall_rec_syscall *r = reserve(sizeof(*r));
