@@ -15,9 +15,9 @@
 
 #include "capture/tracer.h"
 #include "model/syscalls.h"
+#include "testutil.h"
 
 using pgstall::capture::Config;
-using pgstall::capture::Error;
 using pgstall::capture::SyscallMode;
 using pgstall::capture::Tracer;
 using namespace std::chrono_literals;
@@ -25,10 +25,9 @@ using namespace std::chrono_literals;
 namespace {
 
 std::unique_ptr<Tracer> open_tracer(Config cfg = {}) {
-  Error err;
-  auto t = Tracer::open(cfg, err);
-  EXPECT_TRUE(t) << err.message;
-  return t;
+  auto t = Tracer::open(cfg);
+  EXPECT_TRUE(t) << t.error().message;
+  return t ? std::move(*t) : nullptr;
 }
 
 pgstall_thread_state seed_for(int pid) {
@@ -102,8 +101,7 @@ TEST(Bpf, InFlightSyscallOfASleepingProcess) {
   auto t = open_tracer();
   ASSERT_TRUE(t);
   Child child([] { std::this_thread::sleep_for(1500ms); });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   child.kick();
   std::this_thread::sleep_for(400ms);
   auto st = t->state(child.pid);
@@ -126,8 +124,7 @@ TEST(Bpf, SlowSyscallAndOffCpuReachTheRingWithTheWaker) {
   auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
   Child child([] { std::this_thread::sleep_for(700ms); });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   child.step();  // sleeps 700 ms; blocked in read before that, woken by us
   std::this_thread::sleep_for(600ms);
   child.step();  // the read it waited in for 600 ms ends: woken by this process
@@ -158,8 +155,7 @@ TEST(Bpf, WindowsCountTheMixAndRepeatedCalls) {
   Child child([] {
     for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
   });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   uint32_t e1 = t->bump_epoch();
   child.step();
   t->bump_epoch();
@@ -195,8 +191,7 @@ TEST(Bpf, ForkedChildrenAreTrackedByTheKernel) {
     }
     waitpid(g, nullptr, 0);
   });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   child.step();
   int grandchild = 0;
   t->drain([&](const void* data, size_t) {
@@ -246,8 +241,7 @@ TEST(Bpf, SleepingSyscallKnownWithoutSyscallTracing) {
     char c;
     if (read(p[0], &c, 1) != 1) _exit(1);
   });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   const auto before = t->counters()[PGSTALL_CNT_SYSCALLS];
   child.kick();
   std::this_thread::sleep_for(300ms);
@@ -288,8 +282,7 @@ TEST(Bpf, SyscallProgramsAttachAndDetachOnDemand) {
   Child child([] {
     for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
   });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   auto calls = [&] { return t->state(child.pid).value_or(pgstall_thread_state{}).nr_syscalls; };
 
   child.step();

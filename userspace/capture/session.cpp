@@ -240,9 +240,8 @@ void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
       }
       p.seeded_offcpu_ns = since;
     }
-    std::string err;
-    if (!tracer_.track(pid, seed, err)) {
-      spdlog::debug("{}", err);
+    if (auto tracked = tracer_.track(pid, seed); !tracked) {
+      spdlog::debug("{}", tracked.error().message);
       return;
     }
   }
@@ -254,10 +253,9 @@ void Session::add_process(int pid, int ppid, int postmaster, bool from_fork) {
                                      "are not shown for this cluster",
                                      pid, p.pg_major));
     if (tracer_.usdt_enabled()) {
-      std::string uerr;
-      if (!tracer_.attach_usdt(pid, uerr))
+      if (auto usdt = tracer_.attach_usdt(pid); !usdt)
         notices_.push_back(fmt::format("postmaster {}: {}; lock tags and LWLock tranches come from the wait "
-                                       "event only", pid, uerr));
+                                       "event only", pid, usdt.error().message));
     }
     pevents_.push_back({"postmaster_start", pid, "postmaster", p.data_dir});
   } else {
@@ -670,9 +668,9 @@ void Session::add_user_stack(detect::Stall& stall, const std::vector<std::string
   // which a D-state sleeper may hold — the read would hang the watch.
   if (stall.state != 'S' || stall.detail.contains("stack")) return;
   std::string why;
-  auto regs = tracer_.task_user_regs(stall.pid, why);
+  auto regs = tracer_.task_user_regs(stall.pid);
   if (!regs) {
-    spdlog::debug("no user stack for pid {}: {}", stall.pid, why);
+    spdlog::debug("no user stack for pid {}: {}", stall.pid, regs.error().message);
     return;
   }
   auto pcs = unwind_user_stack(stall.pid, (*regs)[0], (*regs)[1], (*regs)[2], PGSTALL_STACK_DEPTH, why);

@@ -152,16 +152,16 @@ int run_watch(const WatchOptions& o) {
   // Off-CPU periods as long as the shortest sleeping stall reach the ring, so
   // the wake-up that ended each stall is known.
   cfg.slow_offcpu_ns = static_cast<uint64_t>(std::min({th.lock_sleep_s, th.lwlock_wait_s, th.io_wait_s}) * 1e9);
-  capture::Error cerr;
-  auto tracer = capture::Tracer::open(cfg, cerr);
+  auto opened = capture::Tracer::open(cfg);
+  auto tracer = opened ? std::move(*opened) : nullptr;
   if (!tracer) {
-    std::cerr << cmd << ": " << cerr.message << "\n";
+    std::cerr << cmd << ": " << opened.error().message << "\n";
     return 1;
   }
   tracer->self_test();
   std::string sampling_error;
-  if (o.record && stacks && o.oncpu_hz > 0 && !tracer->start_sampling(o.oncpu_hz, sampling_error))
-    sampling_error = "no on-CPU stacks: " + sampling_error;
+  if (o.record && stacks && o.oncpu_hz > 0)
+    if (auto sampling = tracer->start_sampling(o.oncpu_hz); !sampling) sampling_error = "no on-CPU stacks: " + sampling.error().message;
 
   capture::Session session(*tracer, {o.pids, o.data_dirs, !o.no_wait_events});
   if (!session.start(err)) {
