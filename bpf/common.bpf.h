@@ -10,9 +10,15 @@
 #include <bpf/bpf_core_read.h>
 #include "pgstall.h"
 #include "logic.h"
+#include "core_fixes.bpf.h"
 
 #if defined(__TARGET_ARCH_x86)
+/* A syscall argument from pt_regs: SC_ARG through a BTF pointer (tp_btf),
+ * SC_ARG_CORE through bpf_probe_read_kernel (any pointer). */
 #define SC_ARG(regs, i) ((i) == 0 ? (regs)->di : (i) == 1 ? (regs)->si : (i) == 2 ? (regs)->dx : (regs)->r10)
+#define SC_ARG_CORE(regs, i) \
+	((i) == 0 ? BPF_CORE_READ(regs, di) : (i) == 1 ? BPF_CORE_READ(regs, si) : \
+	 (i) == 2 ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, r10))
 /* Saved user registers of a task switched out (read from its kernel stack).
  * Syscall entry stores -ENOSYS in ax until the syscall returns; an exception
  * or interrupt leaves the user's own ax there, so ax == -ENOSYS with a
@@ -20,14 +26,13 @@
 #define SC_SLEEP_NR(regs) \
 	((long)BPF_CORE_READ(regs, ax) == -PGSTALL_ENOSYS && BPF_CORE_READ(regs, orig_ax) < 1024 ? \
 		 (long)BPF_CORE_READ(regs, orig_ax) : -1L)
-#define SC_SLEEP_ARG(regs, i) \
-	((i) == 0 ? BPF_CORE_READ(regs, di) : (i) == 1 ? BPF_CORE_READ(regs, si) : \
-	 (i) == 2 ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, r10))
+#define SC_SLEEP_ARG(regs, i) SC_ARG_CORE(regs, i)
 #define USER_PC(regs) BPF_CORE_READ(regs, ip)
 #define USER_SP(regs) BPF_CORE_READ(regs, sp)
 #define USER_FP(regs) BPF_CORE_READ(regs, bp)
 #elif defined(__TARGET_ARCH_arm64)
 #define SC_ARG(regs, i) ((regs)->regs[i])
+#define SC_ARG_CORE(regs, i) BPF_CORE_READ(regs, regs[i])
 /* arm64 keeps the syscall number apart; NO_SYSCALL (-1) outside one. */
 #define SC_SLEEP_NR(regs) ((long)(int)BPF_CORE_READ(regs, syscallno))
 #define SC_SLEEP_ARG(regs, i) ((i) == 0 ? BPF_CORE_READ(regs, orig_x0) : BPF_CORE_READ(regs, regs[i]))
@@ -37,6 +42,14 @@
 #else
 #error "pgstall: unsupported architecture"
 #endif
+/* The four syscall arguments pgstall keeps, read from regs with ARG. */
+#define SAVE_SC_ARGS(dst, regs, ARG)          \
+	do {                                  \
+		(dst)[0] = ARG(regs, 0);      \
+		(dst)[1] = ARG(regs, 1);      \
+		(dst)[2] = ARG(regs, 2);      \
+		(dst)[3] = ARG(regs, 3);      \
+	} while (0)
 
 struct thread_states_map {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);

@@ -3,31 +3,49 @@
  * Runs on every syscall on the machine (untracked threads cost one task
  * storage lookup that finds nothing), so userspace attaches these two only
  * while a busy thread needs them; sched_switch knows the syscall a thread
- * sleeps in without them. */
+ * sleeps in without them.
+ *
+ * Each has a raw_tp twin, loaded instead where tp_btf programs do not load
+ * (or with Config::force_raw_tp): both touch only the current task's
+ * storage, which bpf_get_current_task_btf() gives either kind, and share one
+ * body; the twin reads pt_regs through bpf_probe_read_kernel, having no BTF
+ * pointer to it. */
 #include "common.bpf.h"
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(pgstall_sys_enter, struct pt_regs *regs, long id)
+/* The entry of a tracked thread's syscall; its arguments are the caller's to
+ * save (it knows how it may read pt_regs). NULL: not a tracked thread. */
+static __always_inline struct pgstall_thread_state *sys_enter(long id)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pgstall_thread_state *st = tracked_state(task);
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
 	if (!st)
 		return 0;
 	st->sc_nr = id;
 	st->sc_gen = sc_gen;
 	st->sc_start_ns = bpf_ktime_get_ns();
-	st->sc_args[0] = SC_ARG(regs, 0);
-	st->sc_args[1] = SC_ARG(regs, 1);
-	st->sc_args[2] = SC_ARG(regs, 2);
-	st->sc_args[3] = SC_ARG(regs, 3);
+	return st;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(pgstall_sys_enter, struct pt_regs *regs, long id)
+{
+	struct pgstall_thread_state *st = sys_enter(id);
+	if (st)
+		SAVE_SC_ARGS(st->sc_args, regs, SC_ARG);
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
+SEC("raw_tp/sys_enter")
+int BPF_PROG(pgstall_sys_enter_raw, struct pt_regs *regs, long id)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pgstall_thread_state *st = tracked_state(task);
+	struct pgstall_thread_state *st = sys_enter(id);
+	if (st)
+		SAVE_SC_ARGS(st->sc_args, regs, SC_ARG_CORE);
+	return 0;
+}
+
+static __always_inline int sys_exit(long ret)
+{
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
 	if (!st)
 		return 0;
 	__s32 nr = st->sc_nr;
@@ -59,4 +77,16 @@ int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
 		}
 	}
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
+{
+	return sys_exit(ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(pgstall_sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	return sys_exit(ret);
 }

@@ -1,7 +1,6 @@
 #include "capture/tracer.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "capture/elfnotes.h"
+#include "capture/kernel_btf.h"
 #include "pgstall.skel.h"
 
 namespace pgstall::capture {
@@ -64,33 +64,38 @@ const UsdtSpec kUsdt[] = {
 };
 
 struct ProbeSpec {
-  bpf_program* (*prog)(pgstall_bpf*);
+  bpf_program* (*prog)(pgstall_bpf*);  // tp_btf
+  // Its raw_tp twin, for kernels where tp_btf programs do not load; nullptr
+  // where the program needs a trusted pointer to a task other than the
+  // current one (bpf/sched.bpf.c says why).
+  bpf_program* (*raw)(pgstall_bpf*);
   const char* purpose;
   bool required;
 };
 
 // One row per BPF program: what it is for and whether watch can live without it.
 const ProbeSpec kProbes[] = {
-    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_switch; },
-     "off-CPU / on-CPU time, task state", true},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_fork; }, "follow new backends", true},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_exit; }, "notice exited processes", true},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_exec; }, "notice exec of tracked processes", false},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_waking; }, "who woke a waiter", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_switch; }, nullptr, "off-CPU / on-CPU time, task state",
+     true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_fork; }, nullptr, "follow new backends", true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_exit; }, [](pgstall_bpf* s) { return s->progs.pgstall_exit_raw; },
+     "notice exited processes", true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_exec; }, [](pgstall_bpf* s) { return s->progs.pgstall_exec_raw; },
+     "notice exec of tracked processes", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_waking; }, nullptr, "who woke a waiter", false},
     {[](pgstall_bpf* s) { return s->progs.pgstall_sys_enter; },
+     [](pgstall_bpf* s) { return s->progs.pgstall_sys_enter_raw; },
      "in-flight syscalls (io-wait by syscall, lwlock-wait, hot-loop)", false},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_sys_exit; }, "syscall mix and rates (hot-loop)", false},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_issue; }, "block requests in flight", false},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_complete; }, "block latency histogram", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sys_exit; },
+     [](pgstall_bpf* s) { return s->progs.pgstall_sys_exit_raw; }, "syscall mix and rates (hot-loop)", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_issue; },
+     [](pgstall_bpf* s) { return s->progs.pgstall_block_rq_issue_raw; }, "block requests in flight", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_complete; },
+     [](pgstall_bpf* s) { return s->progs.pgstall_block_rq_complete_raw; }, "block latency histogram", false},
 };
 
-// "tp_btf/sched_switch" -> is there a btf_trace_sched_switch typedef?
-bool kernel_has_tracepoint(const btf* vmlinux, const std::string& section) {
-  auto slash = section.find('/');
-  if (!vmlinux || slash == std::string::npos) return true;  // cannot tell: let load decide
-  std::string tp = "btf_trace_" + section.substr(slash + 1);
-  return btf__find_by_name_kind(vmlinux, tp.c_str(), BTF_KIND_TYPEDEF) >= 0;
-}
+// "tp_btf/sched_switch" -> "sched_switch"
+std::string tracepoint_of(const std::string& section) { return section.substr(section.find('/') + 1); }
 
 Result<void> set_autoload(bpf_program* prog, bool on) {
   if (int rc = bpf_program__set_autoload(prog, on); rc != 0)
@@ -173,30 +178,98 @@ Result<void> Tracer::configure(const Config& cfg) {
   return set_autoload(s->progs.pgstall_oncpu_sample, false);
 }
 
-// Which programs load: those the configuration wants and the kernel has.
+// Which programs load, and which variant of each, from what the kernel's BTF
+// says; what that costs goes to degradations_.
 Result<void> Tracer::choose_programs(const Config& cfg) {
-  std::unique_ptr<btf, void (*)(btf*)> vmlinux(btf__load_vmlinux_btf(), btf__free);
+  auto kernel = KernelBtf::load();
+  if (!kernel) spdlog::debug("{}: assuming a current kernel, the load will tell", kernel.error().message);
+  const KernelBtf* k = kernel ? &*kernel : nullptr;
+  if (auto r = set_variants(cfg, k); !r) return r;
+  return choose_tracepoints(cfg, k);
+}
+
+// The signature and helper differences of core_fixes.bpf.h, as rodata flags.
+// k: nullptr when the kernel's BTF cannot be read (assume a current kernel).
+Result<void> Tracer::set_variants(const Config& cfg, const KernelBtf* k) {
+  pgstall_bpf* s = skel_.get();
+  const bool prev_state_arg = !cfg.force_task_state && (!k || k->tracepoint_args("sched_switch") >= 4);
+  s->rodata->sched_switch_has_prev_state = prev_state_arg;
+  if (!prev_state_arg)
+    degradations_.push_back(fmt::format(
+        "sched_switch's prev_state is read from the task{}: a wake-up racing the switch can make a sleep look "
+        "like a preemption",
+        cfg.force_task_state ? " (forced)" : " (kernel < 5.18: the tracepoint does not pass it)"));
+  s->rodata->block_rq_issue_has_queue = k && k->tracepoint_arg_struct("block_rq_issue", 0) == "request_queue";
+  const bool pt_regs = !k || k->has_enum_value("bpf_func_id", "BPF_FUNC_task_pt_regs");
+  s->rodata->has_task_pt_regs = pt_regs;
+  if (!pt_regs) {
+    task_regs_missing_ = "this kernel has no bpf_task_pt_regs (5.15+)";
+    degradations_.push_back(
+        "no bpf_task_pt_regs (kernel < 5.15): the syscall a sleeping thread is in is unknown while the syscall "
+        "tracepoints are detached, and a stall that began before pgstall has no user stack");
+    return set_autoload(s->progs.pgstall_task_regs, false);
+  }
+  // Before 6.1 a task iterator ignores the thread it is given and walks them
+  // all: it would hand back another thread's registers.
+  if (k && !k->has_member("bpf_iter_link_info", "task")) {
+    task_regs_missing_ = "this kernel's task iterator cannot be limited to one thread (6.1+)";
+    degradations_.push_back(
+        "the task iterator cannot be limited to one thread (kernel < 6.1): a stall that began before pgstall "
+        "has no user stack");
+  }
+  return {};
+}
+
+// Each tracepoint program: loaded or not, tp_btf or its raw_tp twin.
+Result<void> Tracer::choose_tracepoints(const Config& cfg, const KernelBtf* k) {
+  pgstall_bpf* s = skel_.get();
+  std::vector<std::string> raw;  // tracepoints whose raw_tp twin is loaded
+  std::string tp_btf_error;
   for (const auto& spec : kProbes) {
-    bpf_program* prog = spec.prog(skel_.get());
+    bpf_program* prog = spec.prog(s);
+    bpf_program* twin = spec.raw ? spec.raw(s) : nullptr;
     Probe p;
     p.name = bpf_program__section_name(prog);
+    const std::string tp = tracepoint_of(p.name);
     p.purpose = spec.purpose;
     p.required = spec.required;
     p.on_demand = cfg.syscalls == SyscallMode::Auto && p.name.find("/sys_e") != std::string::npos;
     bool block = p.name.find("block_") != std::string::npos;
-    if (block && !cfg.block)
+    bool use_twin = false;
+    if (block && !cfg.block) {
       p.error = "disabled (--no-block)";
-    else if (cfg.syscalls == SyscallMode::Never && p.name.find("/sys_e") != std::string::npos)
+    } else if (cfg.syscalls == SyscallMode::Never && p.name.find("/sys_e") != std::string::npos) {
       p.error = "disabled (--syscalls never)";
-    else if (!kernel_has_tracepoint(vmlinux.get(), p.name))
+    } else if (k && !k->has_tracepoint(tp)) {
       p.error = "this kernel has no such tracepoint";
+    } else if (twin && cfg.force_raw_tp) {
+      use_twin = true;
+    } else if (auto loads = k ? k->loads_tp_btf(tp) : Result<void>(); !loads) {
+      if (tp_btf_error.empty()) tp_btf_error = loads.error().message;
+      if (twin)
+        use_twin = true;
+      else
+        p.error = loads.error().message +
+                  "; there is no raw_tp fallback: it needs the task storage of a task other than the current "
+                  "one, which only a tp_btf (BTF-typed) task pointer gives (docs/KERNEL.md)";
+    }
+    if (use_twin) {
+      raw.push_back(tp);
+      p.name = bpf_program__section_name(twin);
+    }
     p.loaded = p.error.empty();
-    if (!p.loaded)
-      if (auto r = set_autoload(prog, false); !r) return r;
+    if (auto r = set_autoload(prog, p.loaded && !use_twin); !r) return r;
+    if (twin)
+      if (auto r = set_autoload(twin, p.loaded && use_twin); !r) return r;
     if (p.required && !p.loaded)
       return fail(fmt::format("required probe {} is unavailable: {}", p.name, p.error));
+    progs_.push_back(use_twin ? twin : prog);
     probes_.push_back(std::move(p));
   }
+  if (!raw.empty())
+    degradations_.push_back(fmt::format(
+        "raw_tp fallback for {}: {}; they read their arguments with bpf_probe_read_kernel, a little slower per event",
+        fmt::join(raw, ", "), cfg.force_raw_tp ? "forced" : tp_btf_error));
   return {};
 }
 
@@ -206,7 +279,7 @@ bool Tracer::attach_one(size_t i) {
   Probe& p = probes_[i];
   if (!p.loaded) return false;
   if (links_[i]) return true;
-  UniqueLink link(bpf_program__attach(kProbes[i].prog(skel_.get())));
+  UniqueLink link(bpf_program__attach(progs_[i]));
   if (!link) {
     p.error = fmt::format("attach failed: {}", strerror(errno));
     return false;
@@ -574,6 +647,7 @@ bool Tracer::set_lwlock_probes(bool on) {
 }
 
 Result<std::array<uint64_t, 3>> Tracer::task_user_regs(int tid) const {
+  if (!task_regs_missing_.empty()) return fail(task_regs_missing_);
   if (bpf_program__fd(skel_->progs.pgstall_task_regs) < 0) return fail("the task iterator is not loaded");
   union bpf_iter_link_info info {};
   info.task.tid = static_cast<__u32>(tid);

@@ -1,7 +1,8 @@
 #pragma once
 // Kernel side of pgstall, from C++: open the one skeleton, configure it,
-// load, attach each program on its own (a missing tracepoint degrades, it
-// does not abort), verify the probes fire, and read the in-flight state. Every libbpf object is owned (RAII): nothing
+// probe what the kernel supports, load, attach each program on its own (a
+// missing tracepoint degrades, it does not abort), verify the probes fire,
+// and read the in-flight state. Every libbpf object is owned (RAII): nothing
 // leaks on an error path, and the destructor has nothing to do by hand.
 #include <array>
 #include <cstdint>
@@ -19,9 +20,12 @@
 
 struct pgstall_bpf;
 struct bpf_link;
+struct bpf_program;
 struct ring_buffer;
 
 namespace pgstall::capture {
+
+class KernelBtf;
 
 // The syscall tracepoints run on every syscall of the machine, the costliest
 // probes pgstall has. Auto attaches them only while some tracked thread is
@@ -48,6 +52,12 @@ struct Config {
   // to sleep, off-CPU time aggregated by stack in the kernel; and the
   // on-CPU sampler, started with start_sampling().
   bool stacks = false;
+  // Tests, to run the fallbacks on a kernel that needs none: load the raw_tp
+  // twin of every program that has one (sys_enter, sys_exit, exec, exit,
+  // block), as where tp_btf programs do not load; read sched_switch's
+  // prev_state from the task, as before 5.18.
+  bool force_raw_tp = false;
+  bool force_task_state = false;
 };
 
 // Owners of libbpf objects, each freed once with its own call.
@@ -104,6 +114,10 @@ class Tracer {
   static Result<std::unique_ptr<Tracer>> open(const Config& cfg);
 
   const std::vector<Probe>& probes() const { return probes_; }
+  // What this kernel made pgstall do differently, one sentence each for the
+  // operator (a raw_tp fallback, a value read another way, a feature
+  // missing); empty on a current kernel.
+  const std::vector<std::string>& degradations() const { return degradations_; }
 
   // Tracks process `pid` (by pidfd), seeding its in-flight state (pass what
   // /proc says it is doing now). Children it forks later are tracked by the kernel.
@@ -183,6 +197,8 @@ class Tracer {
   Tracer() = default;
   Result<void> configure(const Config& cfg);
   Result<void> choose_programs(const Config& cfg);
+  Result<void> set_variants(const Config& cfg, const KernelBtf* k);
+  Result<void> choose_tracepoints(const Config& cfg, const KernelBtf* k);
   Result<void> attach_all();
   bool attach_one(size_t i);
   bool is_syscall_probe(size_t i) const;
@@ -191,7 +207,8 @@ class Tracer {
   // to its USDT manager too).
   std::unique_ptr<pgstall_bpf, SkelDeleter> skel_;
   std::vector<Probe> probes_;
-  std::vector<UniqueLink> links_;  // by probe index, empty when detached
+  std::vector<::bpf_program*> progs_;  // by probe index: the variant loaded (tp_btf or raw_tp)
+  std::vector<UniqueLink> links_;      // by probe index, empty when detached
   std::vector<UniqueLink> usdt_links_;
   std::vector<UsdtProbe> usdt_;
   std::vector<std::pair<uint64_t, uint64_t>> usdt_binaries_;  // (dev, inode) attached
@@ -208,6 +225,8 @@ class Tracer {
   SyscallMode mode_ = SyscallMode::Always;
   bool syscall_tracing_ = false;
   std::unordered_map<int, UniqueFd> pidfds_;  // pid -> pidfd
+  std::vector<std::string> degradations_;
+  std::string task_regs_missing_;  // why task_user_regs() cannot work here; empty: it can
   std::function<void(const void*, size_t)> cb_;
   // Last, destroyed first: it calls back into cb_.
   std::unique_ptr<::ring_buffer, RingDeleter> ring_;

@@ -197,6 +197,7 @@ int run_watch(const WatchOptions& o) {
       return 2;
     }
   }
+  notices.insert(notices.end(), tracer->degradations().begin(), tracer->degradations().end());
   for (const auto& p : tracer->probes()) {
     if (p.on_demand && p.fired) continue;  // attached when needed
     if (!p.attached && !p.on_demand)
