@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -22,6 +23,7 @@
 using pgstall::capture::Config;
 using pgstall::capture::SyscallMode;
 using pgstall::capture::Tracer;
+using pgstall::test::wait_until;
 using namespace std::chrono_literals;
 
 namespace {
@@ -113,9 +115,16 @@ void in_flight_syscall_of_a_sleeping_process(const Config& cfg) {
   ASSERT_TRUE(t);
   Child child([] { std::this_thread::sleep_for(1500ms); });
   ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
+  const auto kicked = std::chrono::steady_clock::now();
   child.kick();
-  std::this_thread::sleep_for(400ms);
-  auto st = t->state(child.pid);
+  std::optional<pgstall_thread_state> st;
+  EXPECT_TRUE(wait_until([&] {
+    st = t->state(child.pid);
+    return st && st->offcpu_since_ns && pgstall::model::syscall_name(st->sc_nr) == "clock_nanosleep";
+  })) << "the child was never seen asleep in clock_nanosleep";
+  // How long it has been in the syscall is what is checked: let time pass.
+  std::this_thread::sleep_until(kicked + 400ms);
+  st = t->state(child.pid);
   ASSERT_TRUE(st);
   EXPECT_EQ(pgstall::model::syscall_name(st->sc_nr), "clock_nanosleep");
   EXPECT_NE(st->offcpu_since_ns, 0u);
@@ -170,8 +179,11 @@ void windows_count_the_mix_and_repeated_calls(const Config& cfg) {
   child.step();
   t->bump_epoch();
   child.kick();  // its read returns in the new epoch: the old window moves to prev
-  std::this_thread::sleep_for(50ms);
-  auto st = t->state(child.pid);
+  std::optional<pgstall_thread_state> st;
+  wait_until([&] {
+    st = t->state(child.pid);
+    return st && st->prev.epoch == e1;
+  });
   ASSERT_TRUE(st);
   ASSERT_EQ(st->prev.epoch, e1);
   const auto& w = st->prev;
@@ -287,8 +299,15 @@ void sleeping_syscall_known_without_syscall_tracing(Config cfg) {
   ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   const auto before = t->counters()[PGSTALL_CNT_SYSCALLS];
   child.kick();
-  std::this_thread::sleep_for(300ms);
-  auto st = t->state(child.pid);
+  std::optional<pgstall_thread_state> st;
+  auto sleeps_reading = [&](bool data_pipe) {
+    return wait_until([&] {
+      st = t->state(child.pid);
+      return st && !st->oncpu_since_ns && pgstall::model::syscall_name(st->sleep_sc_nr) == "read" &&
+             (st->sleep_sc_args[0] == static_cast<uint64_t>(p[0])) == data_pipe;
+    });
+  };
+  sleeps_reading(true);
   ASSERT_TRUE(st);
   EXPECT_EQ(pgstall::model::syscall_name(st->sleep_sc_nr), "read");
   EXPECT_EQ(st->sleep_sc_args[0], static_cast<uint64_t>(p[0]));
@@ -300,8 +319,7 @@ void sleeping_syscall_known_without_syscall_tracing(Config cfg) {
   char c;
   ASSERT_EQ(read(child.done, &c, 1), 1);
   // Now it sleeps reading its command pipe, not the data pipe.
-  std::this_thread::sleep_for(100ms);
-  st = t->state(child.pid);
+  sleeps_reading(false);
   ASSERT_TRUE(st);
   EXPECT_EQ(pgstall::model::syscall_name(st->sleep_sc_nr), "read");
   EXPECT_NE(st->sleep_sc_args[0], static_cast<uint64_t>(p[0]));

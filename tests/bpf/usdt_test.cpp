@@ -69,7 +69,10 @@ TEST(Usdt, ContentionProbesAttachAndALockWaitCarriesItsTag) {
   EXPECT_GT(t->counters()[PGSTALL_CNT_LOCK_WAITS], 0u);
 
   s.stop();  // the holder commits: lock__wait__done clears it
-  std::this_thread::sleep_for(300ms);
+  pgstall::test::wait_until([&] {
+    auto after = t->state(waiter);
+    return !after || after->pg.lock_since_ns == 0;
+  });
   // The waiter's session may have ended; if not, its wait is over.
   if (auto after = t->state(waiter)) EXPECT_EQ(after->pg.lock_since_ns, 0u);
 }
