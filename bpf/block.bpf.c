@@ -1,19 +1,21 @@
 /* Block layer: requests in flight (userspace finds the oldest per device),
  * a log2 latency histogram, and requests issued by tracked threads. Under a
  * frozen filesystem or a throttled device the delay is before the request
- * exists, so these say "the disk is fine" as often as "the disk is slow". */
+ * exists, so these say "the disk is fine" as often as "the disk is slow".
+ *
+ * Both have a raw_tp twin sharing their body (only the current task's
+ * storage is touched); the request is read with BPF_CORE_READ either way. */
 #include "common.bpf.h"
 
 static __always_inline __u32 rq_dev(struct request *rq)
 {
-	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+	struct gendisk *disk = request_disk(rq);
 	if (!disk)
 		return 0;
 	return (BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
 }
 
-SEC("tp_btf/block_rq_issue")
-int BPF_PROG(pgstall_block_rq_issue, struct request *rq)
+static __always_inline int rq_issue(struct request *rq)
 {
 	struct pgstall_blk_inflight v = {};
 	__u64 key = (__u64)rq;
@@ -33,9 +35,19 @@ int BPF_PROG(pgstall_block_rq_issue, struct request *rq)
 	return 0;
 }
 
-SEC("tp_btf/block_rq_complete")
-int BPF_PROG(pgstall_block_rq_complete, struct request *rq, blk_status_t error,
-	     unsigned int nr_bytes)
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(pgstall_block_rq_issue)
+{
+	return rq_issue(issued_request(ctx));
+}
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(pgstall_block_rq_issue_raw)
+{
+	return rq_issue(issued_request(ctx));
+}
+
+static __always_inline int rq_complete(struct request *rq)
 {
 	__u64 key = (__u64)rq;
 	struct pgstall_blk_inflight *v = bpf_map_lookup_elem(&blk_inflight, &key);
@@ -53,4 +65,16 @@ int BPF_PROG(pgstall_block_rq_complete, struct request *rq, blk_status_t error,
 		(*c)++;
 	count(PGSTALL_CNT_BLOCK_COMPLETE);
 	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(pgstall_block_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	return rq_complete(rq);
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(pgstall_block_rq_complete_raw, struct request *rq)
+{
+	return rq_complete(rq);
 }

@@ -9,28 +9,30 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "pgstall.h"
+#include "logic.h"
+#include "core_fixes.bpf.h"
 
-/* Socket send/receive syscalls: a backend making them is talking to a client,
- * which is progress, not a loop. Postgres uses send()/recv(). */
 #if defined(__TARGET_ARCH_x86)
-#define SC_IS_CLIENT_IO(nr) ((nr) >= 44 && (nr) <= 47) /* sendto recvfrom sendmsg recvmsg */
+/* A syscall argument from pt_regs: SC_ARG through a BTF pointer (tp_btf),
+ * SC_ARG_CORE through bpf_probe_read_kernel (any pointer). */
 #define SC_ARG(regs, i) ((i) == 0 ? (regs)->di : (i) == 1 ? (regs)->si : (i) == 2 ? (regs)->dx : (regs)->r10)
+#define SC_ARG_CORE(regs, i) \
+	((i) == 0 ? BPF_CORE_READ(regs, di) : (i) == 1 ? BPF_CORE_READ(regs, si) : \
+	 (i) == 2 ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, r10))
 /* Saved user registers of a task switched out (read from its kernel stack).
  * Syscall entry stores -ENOSYS in ax until the syscall returns; an exception
  * or interrupt leaves the user's own ax there, so ax == -ENOSYS with a
  * plausible orig_ax says "inside syscall orig_ax". */
 #define SC_SLEEP_NR(regs) \
-	((long)BPF_CORE_READ(regs, ax) == -38 && BPF_CORE_READ(regs, orig_ax) < 1024 ? \
+	((long)BPF_CORE_READ(regs, ax) == -PGSTALL_ENOSYS && BPF_CORE_READ(regs, orig_ax) < 1024 ? \
 		 (long)BPF_CORE_READ(regs, orig_ax) : -1L)
-#define SC_SLEEP_ARG(regs, i) \
-	((i) == 0 ? BPF_CORE_READ(regs, di) : (i) == 1 ? BPF_CORE_READ(regs, si) : \
-	 (i) == 2 ? BPF_CORE_READ(regs, dx) : BPF_CORE_READ(regs, r10))
+#define SC_SLEEP_ARG(regs, i) SC_ARG_CORE(regs, i)
 #define USER_PC(regs) BPF_CORE_READ(regs, ip)
 #define USER_SP(regs) BPF_CORE_READ(regs, sp)
 #define USER_FP(regs) BPF_CORE_READ(regs, bp)
 #elif defined(__TARGET_ARCH_arm64)
-#define SC_IS_CLIENT_IO(nr) ((nr) == 206 || (nr) == 207 || (nr) == 211 || (nr) == 212)
 #define SC_ARG(regs, i) ((regs)->regs[i])
+#define SC_ARG_CORE(regs, i) BPF_CORE_READ(regs, regs[i])
 /* arm64 keeps the syscall number apart; NO_SYSCALL (-1) outside one. */
 #define SC_SLEEP_NR(regs) ((long)(int)BPF_CORE_READ(regs, syscallno))
 #define SC_SLEEP_ARG(regs, i) ((i) == 0 ? BPF_CORE_READ(regs, orig_x0) : BPF_CORE_READ(regs, regs[i]))
@@ -40,6 +42,14 @@
 #else
 #error "pgstall: unsupported architecture"
 #endif
+/* The four syscall arguments pgstall keeps, read from regs with ARG. */
+#define SAVE_SC_ARGS(dst, regs, ARG)          \
+	do {                                  \
+		(dst)[0] = ARG(regs, 0);      \
+		(dst)[1] = ARG(regs, 1);      \
+		(dst)[2] = ARG(regs, 2);      \
+		(dst)[3] = ARG(regs, 3);      \
+	} while (0)
 
 struct thread_states_map {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -134,13 +144,13 @@ static __always_inline void count(enum pgstall_counter c)
 }
 
 /* A stack id from bpf_get_stackid: a stack that was there and could not be
- * kept (map full: -ENOMEM; bucket taken by another stack: -EEXIST) is a
- * counted loss; no stack at all (-EFAULT) is not. */
+ * kept (map full: -ENOMEM; bucket taken by another stack: -EEXIST, see
+ * kernel/bpf/stackmap.c) is a counted loss; no stack at all (-EFAULT) is not. */
 static __always_inline __s32 stack_id(long id)
 {
 	if (id >= 0)
 		return (__s32)id;
-	if (id == -12 || id == -17) {
+	if (id == -PGSTALL_ENOMEM || id == -PGSTALL_EEXIST) {
 		count(PGSTALL_CNT_STACKS_LOST);
 		return PGSTALL_LOST_STACK;
 	}
@@ -179,17 +189,10 @@ static __always_inline void fill_hdr(struct pgstall_rec_hdr *h, __u32 type, __u6
 	h->ts_ns = now;
 }
 
-/* Start a new window when userspace has bumped the epoch; the finished one is
- * kept in prev so userspace always has one complete window to read. */
+/* The thread's window for the epoch userspace has set (logic.h). */
 static __always_inline struct pgstall_window *window(struct pgstall_thread_state *st)
 {
-	__u32 e = epoch;
-	if (st->cur.epoch != e) {
-		__builtin_memcpy(&st->prev, &st->cur, sizeof(st->prev));
-		__builtin_memset(&st->cur, 0, sizeof(st->cur));
-		st->cur.epoch = e;
-	}
-	return &st->cur;
+	return pgstall_window_at(st, epoch);
 }
 
 #endif

@@ -10,7 +10,7 @@ int pgstall_task_regs(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	if (!task)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct pt_regs *regs = task_user_regs(task);
 	if (!regs)
 		return 0;
 	__u64 out[3];

@@ -21,3 +21,9 @@ volatile __u32 epoch;
 volatile __u32 sc_gen;
 const volatile __u32 offcpu_stacks = 0;
 volatile __u32 agg_gen;
+
+/* Kernel variants (core_fixes.bpf.h), set by userspace from the kernel's BTF:
+ * these defaults are current kernels'. */
+const volatile __u32 sched_switch_has_prev_state = 1;
+const volatile __u32 block_rq_issue_has_queue = 0;
+const volatile __u32 has_task_pt_regs = 1;

@@ -16,6 +16,24 @@
 /* thread_state.flags */
 #define PGSTALL_F_TRACKED 1u
 
+/* What Postgres' USDT probes say a thread waits on: thread_state.off_pg,
+ * offcpu_key.pg and rec_pg_wait.what (kept as __u32 fields). */
+enum pgstall_pg_wait_kind {
+	PGSTALL_PG_NONE = 0,
+	PGSTALL_PG_LOCK = 1,    /* heavyweight lock (lock__wait__start) */
+	PGSTALL_PG_LWLOCK = 2,  /* LWLock (lwlock__wait__start) */
+};
+
+/* Kernel error numbers the BPF code compares with. BPF C has no <errno.h>
+ * (vmlinux.h carries types, not macros); userspace/capture/abi.h checks them
+ * against the C library's. */
+enum pgstall_kernel_errno {
+	PGSTALL_ENOMEM = 12,  /* bpf_get_stackid: the stack map is full */
+	PGSTALL_EEXIST = 17,  /* bpf_get_stackid: the hash bucket holds another stack
+	                         (we never pass BPF_F_REUSE_STACKID) */
+	PGSTALL_ENOSYS = 38,  /* x86-64 syscall entry leaves -ENOSYS in ax until the syscall returns */
+};
+
 /* Per-CPU drop/seen counters (array index). */
 enum pgstall_counter {
 	PGSTALL_CNT_SYSCALLS = 0,     /* syscalls seen from tracked threads */
@@ -122,7 +140,7 @@ struct pgstall_thread_state {
 	 * the exact stacks of a thread stalled now. */
 	__s32 off_kstack;
 	__s32 off_ustack;
-	__u32 off_pg;          /* Postgres wait at switch-out: 0 none, 1 heavyweight lock, 2 LWLock */
+	__u32 off_pg;          /* Postgres wait at switch-out: enum pgstall_pg_wait_kind */
 	__u32 _pad2;
 	/* User registers saved at its last switch-out to sleep (pc, sp, frame
 	 * pointer): where userspace starts a DWARF unwind of a stalled thread. */
@@ -141,7 +159,7 @@ struct pgstall_offcpu_key {
 	__s32 ustack;
 	__u32 state;   /* prev_state at switch-out: 1 S, 2 D, ... */
 	__s32 sc_nr;   /* the syscall it slept in, -1 none */
-	__u32 pg;      /* 0 none, 1 heavyweight lock, 2 LWLock (from USDT) */
+	__u32 pg;      /* enum pgstall_pg_wait_kind (from USDT) */
 	__u32 _pad;
 };
 struct pgstall_offcpu_val {
@@ -218,7 +236,7 @@ struct pgstall_rec_offcpu {
 
 struct pgstall_rec_pg_wait {
 	struct pgstall_rec_hdr h;
-	__u32 what;              /* 1 heavyweight lock, 2 LWLock */
+	__u32 what;              /* enum pgstall_pg_wait_kind: PGSTALL_PG_LOCK or PGSTALL_PG_LWLOCK */
 	__u32 waker_pid;         /* the last waker when the wait ended */
 	struct pgstall_pg_wait w;
 };

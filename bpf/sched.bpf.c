@@ -32,13 +32,19 @@ static __always_inline void add_offcpu(struct task_struct *t, struct pgstall_thr
 	__sync_fetch_and_add(&v->count, 1);
 }
 
+/* sched_switch, sched_waking and sched_process_fork have no raw_tp twin: each
+ * needs the task storage of a task other than the current one (next, the
+ * woken task, the child), and bpf_task_storage_get() takes only a trusted BTF
+ * task pointer, which a raw_tp argument is not. Task storage for tracing
+ * programs (5.13) came long after tp_btf (5.5): where these cannot load,
+ * pgstall says so and stops (docs/KERNEL.md). */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
-	     struct task_struct *next, unsigned int prev_state)
+int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	__u64 now = 0;
 	struct pgstall_thread_state *st = tracked_state(prev);
 	if (st) {
+		__u32 prev_state = switch_prev_state(ctx, prev);
 		now = bpf_ktime_get_ns();
 		if (st->oncpu_since_ns) {
 			__u64 ran = now - st->oncpu_since_ns;
@@ -58,9 +64,10 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 				 * scheduler, its user stack at the syscall. */
 				st->off_kstack = stack_id(bpf_get_stackid(ctx, &stacks, 0));
 				st->off_ustack = stack_id(bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK));
-				st->off_pg = st->pg.lock_since_ns ? 1 : st->pg.lwlock_since_ns ? 2 : 0;
+				st->off_pg = st->pg.lock_since_ns   ? PGSTALL_PG_LOCK :
+					     st->pg.lwlock_since_ns ? PGSTALL_PG_LWLOCK : PGSTALL_PG_NONE;
 			}
-			struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+			struct pt_regs *regs = task_user_regs(prev);
 			long nr = regs ? SC_SLEEP_NR(regs) : -1;
 			if (offcpu_stacks && regs) { /* record only: for unwinding a stalled thread */
 				st->sleep_pc = USER_PC(regs);
@@ -69,10 +76,7 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev,
 			}
 			if (nr >= 0) {
 				st->sleep_sc_nr = nr;
-				st->sleep_sc_args[0] = SC_SLEEP_ARG(regs, 0);
-				st->sleep_sc_args[1] = SC_SLEEP_ARG(regs, 1);
-				st->sleep_sc_args[2] = SC_SLEEP_ARG(regs, 2);
-				st->sleep_sc_args[3] = SC_SLEEP_ARG(regs, 3);
+				SAVE_SC_ARGS(st->sleep_sc_args, regs, SC_SLEEP_ARG);
 			}
 		}
 		st->nr_switches++;
@@ -155,8 +159,9 @@ int BPF_PROG(pgstall_fork, struct task_struct *parent, struct task_struct *child
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(pgstall_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+/* exec and exit run in the task itself (p is current): their raw_tp twins
+ * take it from bpf_get_current_task_btf() and share the body. */
+static __always_inline int on_exec(struct task_struct *p)
 {
 	if (!tracked_state(p))
 		return 0;
@@ -169,8 +174,19 @@ int BPF_PROG(pgstall_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(pgstall_exit, struct task_struct *p)
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pgstall_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(p);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(pgstall_exec_raw)
+{
+	return on_exec(bpf_get_current_task_btf());
+}
+
+static __always_inline int on_exit(struct task_struct *p)
 {
 	if (!tracked_state(p))
 		return 0;
@@ -182,4 +198,16 @@ int BPF_PROG(pgstall_exit, struct task_struct *p)
 		submit(r);
 	}
 	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pgstall_exit, struct task_struct *p)
+{
+	return on_exit(p);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(pgstall_exit_raw)
+{
+	return on_exit(bpf_get_current_task_btf());
 }

@@ -3,37 +3,49 @@
  * Runs on every syscall on the machine (untracked threads cost one task
  * storage lookup that finds nothing), so userspace attaches these two only
  * while a busy thread needs them; sched_switch knows the syscall a thread
- * sleeps in without them. */
+ * sleeps in without them.
+ *
+ * Each has a raw_tp twin, loaded instead where tp_btf programs do not load
+ * (or with Config::force_raw_tp): both touch only the current task's
+ * storage, which bpf_get_current_task_btf() gives either kind, and share one
+ * body; the twin reads pt_regs through bpf_probe_read_kernel, having no BTF
+ * pointer to it. */
 #include "common.bpf.h"
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(pgstall_sys_enter, struct pt_regs *regs, long id)
+/* The entry of a tracked thread's syscall; its arguments are the caller's to
+ * save (it knows how it may read pt_regs). NULL: not a tracked thread. */
+static __always_inline struct pgstall_thread_state *sys_enter(long id)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pgstall_thread_state *st = tracked_state(task);
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
 	if (!st)
 		return 0;
 	st->sc_nr = id;
 	st->sc_gen = sc_gen;
 	st->sc_start_ns = bpf_ktime_get_ns();
-	st->sc_args[0] = SC_ARG(regs, 0);
-	st->sc_args[1] = SC_ARG(regs, 1);
-	st->sc_args[2] = SC_ARG(regs, 2);
-	st->sc_args[3] = SC_ARG(regs, 3);
+	return st;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(pgstall_sys_enter, struct pt_regs *regs, long id)
+{
+	struct pgstall_thread_state *st = sys_enter(id);
+	if (st)
+		SAVE_SC_ARGS(st->sc_args, regs, SC_ARG);
 	return 0;
 }
 
-static __always_inline __u64 mix64(__u64 h, __u64 v)
+SEC("raw_tp/sys_enter")
+int BPF_PROG(pgstall_sys_enter_raw, struct pt_regs *regs, long id)
 {
-	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	return h;
+	struct pgstall_thread_state *st = sys_enter(id);
+	if (st)
+		SAVE_SC_ARGS(st->sc_args, regs, SC_ARG_CORE);
+	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int sys_exit(long ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pgstall_thread_state *st = tracked_state(task);
+	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
 	if (!st)
 		return 0;
 	__s32 nr = st->sc_nr;
@@ -48,40 +60,7 @@ int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
 	st->nr_syscalls++;
 	count(PGSTALL_CNT_SYSCALLS);
 
-	struct pgstall_window *w = window(st);
-	w->total++;
-	if (SC_IS_CLIENT_IO(nr))
-		w->client_io++;
-
-	/* The same call with the same arguments and result as a recent one is no
-	 * progress: a scan reading advancing offsets never matches. */
-	__u64 fp = mix64(mix64(mix64(mix64(mix64(nr, st->sc_args[0]), st->sc_args[1]),
-				      st->sc_args[2]), st->sc_args[3]), ret);
-	bool seen = false;
-	for (int i = 0; i < PGSTALL_FP_RING; i++)
-		if (st->fp[i] == fp)
-			seen = true;
-	if (seen)
-		w->repeats++;
-	st->fp[st->fp_idx & (PGSTALL_FP_RING - 1)] = fp;
-	st->fp_idx++;
-
-	bool placed = false;
-	for (int i = 0; i < PGSTALL_MIX_SLOTS; i++) {
-		struct pgstall_mix_slot *s = &w->mix[i];
-		if (s->nr_plus1 == 0)
-			s->nr_plus1 = nr + 1;
-		if (s->nr_plus1 == (__u32)nr + 1) {
-			if (s->count > 0 && s->last_ret == ret)
-				s->same_ret++;
-			s->count++;
-			s->last_ret = ret;
-			placed = true;
-			break;
-		}
-	}
-	if (!placed)
-		w->other++;
+	pgstall_count_syscall(st, epoch, nr, ret);
 
 	if (now - start >= slow_syscall_ns) {
 		struct pgstall_rec_syscall *r = reserve(sizeof(*r));
@@ -98,4 +77,16 @@ int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
 		}
 	}
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(pgstall_sys_exit, struct pt_regs *regs, long ret)
+{
+	return sys_exit(ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(pgstall_sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	return sys_exit(ret);
 }

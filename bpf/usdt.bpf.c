@@ -27,7 +27,7 @@ int BPF_USDT(pgstall_lock_wait_start, unsigned int f1, unsigned int f2, unsigned
 
 /* A wait that lasted long enough to matter goes to the ring, with its tag:
  * the history of what was waited for, after the fact. */
-static __always_inline void wait_done(struct pgstall_thread_state *st, __u32 what, __u64 since)
+static __always_inline void wait_done(struct pgstall_thread_state *st, enum pgstall_pg_wait_kind what, __u64 since)
 {
 	__u64 now = bpf_ktime_get_ns();
 	if (!since || now - since < slow_offcpu_ns)
@@ -48,7 +48,7 @@ int BPF_USDT(pgstall_lock_wait_done)
 	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
 	if (!st)
 		return 0;
-	wait_done(st, 1, st->pg.lock_since_ns);
+	wait_done(st, PGSTALL_PG_LOCK, st->pg.lock_since_ns);
 	st->pg.lock_since_ns = 0;
 	return 0;
 }
@@ -79,7 +79,7 @@ int BPF_USDT(pgstall_lwlock_wait_done)
 	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
 	if (!st)
 		return 0;
-	wait_done(st, 2, st->pg.lwlock_since_ns);
+	wait_done(st, PGSTALL_PG_LWLOCK, st->pg.lwlock_since_ns);
 	st->pg.lwlock_since_ns = 0;
 	return 0;
 }
@@ -95,7 +95,7 @@ int BPF_USDT(pgstall_deadlock_found)
 	if (!r)
 		return 0;
 	fill_hdr(&r->h, PGSTALL_REC_DEADLOCK, bpf_ktime_get_ns());
-	r->what = 1;
+	r->what = PGSTALL_PG_LOCK;
 	r->waker_pid = 0;
 	__builtin_memcpy(&r->w, &st->pg, sizeof(r->w));
 	submit(r);

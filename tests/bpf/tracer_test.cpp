@@ -1,6 +1,8 @@
 // The BPF side on the real kernel: the skeleton loads, every program attaches
 // and fires, and the in-flight state, windows, fork following, ring records
 // and block counters say what a traced process really did. Needs root.
+// The BpfFallbacks tests run the same checks with the raw_tp twins and the
+// task-read prev_state forced: the paths of older kernels, run on this one.
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -15,20 +18,28 @@
 
 #include "capture/tracer.h"
 #include "model/syscalls.h"
+#include "testutil.h"
 
 using pgstall::capture::Config;
-using pgstall::capture::Error;
 using pgstall::capture::SyscallMode;
 using pgstall::capture::Tracer;
+using pgstall::test::wait_until;
 using namespace std::chrono_literals;
 
 namespace {
 
 std::unique_ptr<Tracer> open_tracer(Config cfg = {}) {
-  Error err;
-  auto t = Tracer::open(cfg, err);
-  EXPECT_TRUE(t) << err.message;
-  return t;
+  auto t = Tracer::open(cfg);
+  EXPECT_TRUE(t) << t.error().message;
+  return t ? std::move(*t) : nullptr;
+}
+
+// What a kernel without tp_btf for these programs, and without sched_switch's
+// prev_state, would load.
+Config fallbacks(Config cfg = {}) {
+  cfg.force_raw_tp = true;
+  cfg.force_task_state = true;
+  return cfg;
 }
 
 pgstall_thread_state seed_for(int pid) {
@@ -79,11 +90,12 @@ struct Child {
   }
 };
 
-}  // namespace
+// Each check below runs twice: as this kernel loads pgstall (Bpf.*) and with
+// the fallbacks of older kernels forced (BpfFallbacks.*).
 
-TEST(Bpf, LoadsAttachesAndEveryProbeFires) {
+void loads_attaches_and_every_probe_fires(const Config& cfg) {
   ASSERT_EQ(geteuid(), 0u) << "BPF tests need root";
-  auto t = open_tracer();
+  auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
   t->self_test();
   for (const auto& p : t->probes()) {
@@ -98,15 +110,21 @@ TEST(Bpf, LoadsAttachesAndEveryProbeFires) {
   EXPECT_EQ(c[PGSTALL_CNT_RING_DROPS], 0u);
 }
 
-TEST(Bpf, InFlightSyscallOfASleepingProcess) {
-  auto t = open_tracer();
+void in_flight_syscall_of_a_sleeping_process(const Config& cfg) {
+  auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
   Child child([] { std::this_thread::sleep_for(1500ms); });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
+  const auto kicked = std::chrono::steady_clock::now();
   child.kick();
-  std::this_thread::sleep_for(400ms);
-  auto st = t->state(child.pid);
+  std::optional<pgstall_thread_state> st;
+  EXPECT_TRUE(wait_until([&] {
+    st = t->state(child.pid);
+    return st && st->offcpu_since_ns && pgstall::model::syscall_name(st->sc_nr) == "clock_nanosleep";
+  })) << "the child was never seen asleep in clock_nanosleep";
+  // How long it has been in the syscall is what is checked: let time pass.
+  std::this_thread::sleep_until(kicked + 400ms);
+  st = t->state(child.pid);
   ASSERT_TRUE(st);
   EXPECT_EQ(pgstall::model::syscall_name(st->sc_nr), "clock_nanosleep");
   EXPECT_NE(st->offcpu_since_ns, 0u);
@@ -119,15 +137,13 @@ TEST(Bpf, InFlightSyscallOfASleepingProcess) {
   ASSERT_EQ(read(child.done, &c, 1), 1);
 }
 
-TEST(Bpf, SlowSyscallAndOffCpuReachTheRingWithTheWaker) {
-  Config cfg;
+void slow_syscall_and_offcpu_reach_the_ring_with_the_waker(Config cfg) {
   cfg.slow_syscall_ns = 500'000'000;
   cfg.slow_offcpu_ns = 500'000'000;
   auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
   Child child([] { std::this_thread::sleep_for(700ms); });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   child.step();  // sleeps 700 ms; blocked in read before that, woken by us
   std::this_thread::sleep_for(600ms);
   child.step();  // the read it waited in for 600 ms ends: woken by this process
@@ -151,21 +167,23 @@ TEST(Bpf, SlowSyscallAndOffCpuReachTheRingWithTheWaker) {
   EXPECT_TRUE(offcpu_by_us) << "no off-CPU record naming this process as the waker";
 }
 
-TEST(Bpf, WindowsCountTheMixAndRepeatedCalls) {
-  auto t = open_tracer();
+void windows_count_the_mix_and_repeated_calls(const Config& cfg) {
+  auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
   constexpr int kCalls = 50000;
   Child child([] {
     for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
   });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   uint32_t e1 = t->bump_epoch();
   child.step();
   t->bump_epoch();
   child.kick();  // its read returns in the new epoch: the old window moves to prev
-  std::this_thread::sleep_for(50ms);
-  auto st = t->state(child.pid);
+  std::optional<pgstall_thread_state> st;
+  wait_until([&] {
+    st = t->state(child.pid);
+    return st && st->prev.epoch == e1;
+  });
   ASSERT_TRUE(st);
   ASSERT_EQ(st->prev.epoch, e1);
   const auto& w = st->prev;
@@ -184,19 +202,22 @@ TEST(Bpf, WindowsCountTheMixAndRepeatedCalls) {
   ASSERT_EQ(read(child.done, &c, 1), 1);
 }
 
-TEST(Bpf, ForkedChildrenAreTrackedByTheKernel) {
-  auto t = open_tracer();
+// Forks a child that runs `body` and exits, and waits for it.
+template <typename F>
+void fork_and_wait(F body) {
+  pid_t g = fork();
+  if (g == 0) {
+    body();
+    _exit(0);
+  }
+  waitpid(g, nullptr, 0);
+}
+
+void forked_children_are_tracked_by_the_kernel(const Config& cfg) {
+  auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
-  Child child([] {
-    pid_t g = fork();
-    if (g == 0) {
-      std::this_thread::sleep_for(300ms);
-      _exit(0);
-    }
-    waitpid(g, nullptr, 0);
-  });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  Child child([] { fork_and_wait([] { std::this_thread::sleep_for(300ms); }); });
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   child.step();
   int grandchild = 0;
   t->drain([&](const void* data, size_t) {
@@ -210,8 +231,38 @@ TEST(Bpf, ForkedChildrenAreTrackedByTheKernel) {
   EXPECT_GE(c[PGSTALL_CNT_EXITS], 1u);
 }
 
-TEST(Bpf, BlockRequestsAreCountedAndTimed) {
-  auto t = open_tracer();
+// A tracked process' child execs and exits with a code: both reach the ring.
+void exec_and_exit_reach_the_ring(const Config& cfg) {
+  auto t = open_tracer(cfg);
+  ASSERT_TRUE(t);
+  Child child([] {
+    fork_and_wait([] {
+      execl("/bin/sh", "sh", "-c", "exit 3", static_cast<char*>(nullptr));
+      _exit(127);
+    });
+  });
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
+  child.step();
+  uint32_t grandchild = 0, exec_pid = 0;
+  int exit_code = -1;
+  t->drain([&](const void* data, size_t size) {
+    auto* h = static_cast<const pgstall_rec_hdr*>(data);
+    if (h->type == PGSTALL_REC_FORK && h->pid == static_cast<uint32_t>(child.pid))
+      grandchild = static_cast<const pgstall_rec_fork*>(data)->child_pid;
+    if (h->type == PGSTALL_REC_EXEC && h->pid == grandchild) exec_pid = h->pid;
+    if (h->type == PGSTALL_REC_EXIT && h->pid == grandchild && size >= sizeof(pgstall_rec_exit))
+      exit_code = static_cast<const pgstall_rec_exit*>(data)->exit_code;
+  });
+  ASSERT_GT(grandchild, 0u) << "no fork record from the tracked child";
+  EXPECT_EQ(exec_pid, grandchild) << "no exec record from the tracked grandchild";
+  EXPECT_EQ(exit_code, 3 << 8) << "exit record with the kernel's exit code (status 3)";
+  auto c = t->counters();
+  EXPECT_GE(c[PGSTALL_CNT_EXECS], 1u);
+  EXPECT_GE(c[PGSTALL_CNT_EXITS], 1u);
+}
+
+void block_requests_are_counted_and_timed(const Config& cfg) {
+  auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
   auto before = t->counters();
   // fsync of fresh data on the root filesystem forces block requests.
@@ -233,8 +284,7 @@ TEST(Bpf, BlockRequestsAreCountedAndTimed) {
 
 // Auto mode starts without the syscall tracepoints; the scheduler hook still
 // says which syscall a sleeping thread is in, with its arguments.
-TEST(Bpf, SleepingSyscallKnownWithoutSyscallTracing) {
-  Config cfg;
+void sleeping_syscall_known_without_syscall_tracing(Config cfg) {
   cfg.syscalls = SyscallMode::Auto;
   auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
@@ -246,12 +296,18 @@ TEST(Bpf, SleepingSyscallKnownWithoutSyscallTracing) {
     char c;
     if (read(p[0], &c, 1) != 1) _exit(1);
   });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   const auto before = t->counters()[PGSTALL_CNT_SYSCALLS];
   child.kick();
-  std::this_thread::sleep_for(300ms);
-  auto st = t->state(child.pid);
+  std::optional<pgstall_thread_state> st;
+  auto sleeps_reading = [&](bool data_pipe) {
+    return wait_until([&] {
+      st = t->state(child.pid);
+      return st && !st->oncpu_since_ns && pgstall::model::syscall_name(st->sleep_sc_nr) == "read" &&
+             (st->sleep_sc_args[0] == static_cast<uint64_t>(p[0])) == data_pipe;
+    });
+  };
+  sleeps_reading(true);
   ASSERT_TRUE(st);
   EXPECT_EQ(pgstall::model::syscall_name(st->sleep_sc_nr), "read");
   EXPECT_EQ(st->sleep_sc_args[0], static_cast<uint64_t>(p[0]));
@@ -263,8 +319,7 @@ TEST(Bpf, SleepingSyscallKnownWithoutSyscallTracing) {
   char c;
   ASSERT_EQ(read(child.done, &c, 1), 1);
   // Now it sleeps reading its command pipe, not the data pipe.
-  std::this_thread::sleep_for(100ms);
-  st = t->state(child.pid);
+  sleeps_reading(false);
   ASSERT_TRUE(st);
   EXPECT_EQ(pgstall::model::syscall_name(st->sleep_sc_nr), "read");
   EXPECT_NE(st->sleep_sc_args[0], static_cast<uint64_t>(p[0]));
@@ -272,8 +327,7 @@ TEST(Bpf, SleepingSyscallKnownWithoutSyscallTracing) {
   close(p[1]);
 }
 
-TEST(Bpf, SyscallProgramsAttachAndDetachOnDemand) {
-  Config cfg;
+void syscall_programs_attach_and_detach_on_demand(Config cfg) {
   cfg.syscalls = SyscallMode::Auto;
   auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
@@ -288,8 +342,7 @@ TEST(Bpf, SyscallProgramsAttachAndDetachOnDemand) {
   Child child([] {
     for (int i = 0; i < kCalls; ++i) syscall(SYS_getppid);
   });
-  std::string err;
-  ASSERT_TRUE(t->track(child.pid, seed_for(child.pid), err)) << err;
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
   auto calls = [&] { return t->state(child.pid).value_or(pgstall_thread_state{}).nr_syscalls; };
 
   child.step();
@@ -313,6 +366,18 @@ TEST(Bpf, SyscallProgramsAttachAndDetachOnDemand) {
   EXPECT_LE(calls(), traced + 2) << "counted after detach";
 }
 
+}  // namespace
+
+TEST(Bpf, LoadsAttachesAndEveryProbeFires) { loads_attaches_and_every_probe_fires({}); }
+TEST(Bpf, InFlightSyscallOfASleepingProcess) { in_flight_syscall_of_a_sleeping_process({}); }
+TEST(Bpf, SlowSyscallAndOffCpuReachTheRingWithTheWaker) { slow_syscall_and_offcpu_reach_the_ring_with_the_waker({}); }
+TEST(Bpf, WindowsCountTheMixAndRepeatedCalls) { windows_count_the_mix_and_repeated_calls({}); }
+TEST(Bpf, ForkedChildrenAreTrackedByTheKernel) { forked_children_are_tracked_by_the_kernel({}); }
+TEST(Bpf, ExecAndExitReachTheRing) { exec_and_exit_reach_the_ring({}); }
+TEST(Bpf, BlockRequestsAreCountedAndTimed) { block_requests_are_counted_and_timed({}); }
+TEST(Bpf, SleepingSyscallKnownWithoutSyscallTracing) { sleeping_syscall_known_without_syscall_tracing({}); }
+TEST(Bpf, SyscallProgramsAttachAndDetachOnDemand) { syscall_programs_attach_and_detach_on_demand({}); }
+
 TEST(Bpf, NeverModeLeavesSyscallProgramsUnloaded) {
   Config cfg;
   cfg.syscalls = SyscallMode::Never;
@@ -325,4 +390,47 @@ TEST(Bpf, NeverModeLeavesSyscallProgramsUnloaded) {
     }
   EXPECT_FALSE(t->set_syscall_tracing(true));
   EXPECT_FALSE(t->syscall_tracing());
+}
+
+// This kernel needs no fallback: pgstall says nothing about one.
+TEST(Bpf, ACurrentKernelNeedsNoFallback) {
+  auto t = open_tracer();
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->degradations().empty()) << t->degradations().front();
+  for (const auto& p : t->probes()) EXPECT_EQ(p.name.rfind("tp_btf/", 0), 0u) << p.name;
+}
+
+// The raw_tp twins (and sched_switch's prev_state read from the task) load,
+// attach, fire and give the same results; pgstall says it runs on them.
+TEST(BpfFallbacks, TheTwinsLoadInsteadAndPgstallSaysSo) {
+  auto t = open_tracer(fallbacks());
+  ASSERT_TRUE(t);
+  std::vector<std::string> raw;
+  for (const auto& p : t->probes())
+    if (p.name.rfind("raw_tp/", 0) == 0) raw.push_back(p.name);
+  EXPECT_EQ(raw, (std::vector<std::string>{"raw_tp/sched_process_exit", "raw_tp/sched_process_exec",
+                                           "raw_tp/sys_enter", "raw_tp/sys_exit", "raw_tp/block_rq_issue",
+                                           "raw_tp/block_rq_complete"}));
+  std::string said;
+  for (const auto& d : t->degradations()) said += d + "\n";
+  EXPECT_NE(said.find("raw_tp fallback for sched_process_exit, sched_process_exec, sys_enter, sys_exit, "
+                      "block_rq_issue, block_rq_complete"),
+            std::string::npos)
+      << said;
+  EXPECT_NE(said.find("prev_state is read from the task"), std::string::npos) << said;
+}
+TEST(BpfFallbacks, LoadsAttachesAndEveryProbeFires) { loads_attaches_and_every_probe_fires(fallbacks()); }
+TEST(BpfFallbacks, InFlightSyscallOfASleepingProcess) { in_flight_syscall_of_a_sleeping_process(fallbacks()); }
+TEST(BpfFallbacks, SlowSyscallAndOffCpuReachTheRingWithTheWaker) {
+  slow_syscall_and_offcpu_reach_the_ring_with_the_waker(fallbacks());
+}
+TEST(BpfFallbacks, WindowsCountTheMixAndRepeatedCalls) { windows_count_the_mix_and_repeated_calls(fallbacks()); }
+TEST(BpfFallbacks, ForkedChildrenAreTrackedByTheKernel) { forked_children_are_tracked_by_the_kernel(fallbacks()); }
+TEST(BpfFallbacks, ExecAndExitReachTheRing) { exec_and_exit_reach_the_ring(fallbacks()); }
+TEST(BpfFallbacks, BlockRequestsAreCountedAndTimed) { block_requests_are_counted_and_timed(fallbacks()); }
+TEST(BpfFallbacks, SleepingSyscallKnownWithoutSyscallTracing) {
+  sleeping_syscall_known_without_syscall_tracing(fallbacks());
+}
+TEST(BpfFallbacks, SyscallProgramsAttachAndDetachOnDemand) {
+  syscall_programs_attach_and_detach_on_demand(fallbacks());
 }

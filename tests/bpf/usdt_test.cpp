@@ -13,6 +13,7 @@
 
 #include "../integration/harness.h"
 #include "capture/tracer.h"
+#include "testutil.h"
 
 using namespace pgstall::itest;
 using namespace std::chrono_literals;
@@ -24,13 +25,12 @@ TEST(Usdt, ContentionProbesAttachAndALockWaitCarriesItsTag) {
   const int pm = postmaster_pid(env);
   ASSERT_GT(pm, 0);
 
-  pgstall::capture::Error err;
   pgstall::capture::Config cfg;
   cfg.syscalls = pgstall::capture::SyscallMode::Never;
-  auto t = pgstall::capture::Tracer::open(cfg, err);
-  ASSERT_TRUE(t) << err.message;
-  std::string uerr;
-  ASSERT_TRUE(t->attach_usdt(pm, uerr)) << uerr;
+  auto opened = pgstall::capture::Tracer::open(cfg);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& t = *opened;
+  ASSERT_OK(t->attach_usdt(pm));
   std::vector<std::string> names;
   for (const auto& p : t->usdt_probes()) {
     names.push_back(p.name);
@@ -43,7 +43,7 @@ TEST(Usdt, ContentionProbesAttachAndALockWaitCarriesItsTag) {
                                              "buffer__checkpoint__start", "buffer__checkpoint__sync__start",
                                              "buffer__checkpoint__done", "checkpoint__done"}));
   // Attaching again for the same executable is a no-op.
-  ASSERT_TRUE(t->attach_usdt(pm, uerr)) << uerr;
+  ASSERT_OK(t->attach_usdt(pm));
   EXPECT_EQ(t->usdt_probes().size(), names.size());
 
   // Track the whole cluster from the postmaster down: new backends inherit it.
@@ -52,7 +52,7 @@ TEST(Usdt, ContentionProbesAttachAndALockWaitCarriesItsTag) {
   seed.tgid = static_cast<uint32_t>(pm);
   seed.sc_nr = PGSTALL_NO_SYSCALL;
   seed.sleep_sc_nr = PGSTALL_NO_SYSCALL;
-  ASSERT_TRUE(t->track(pm, seed, uerr)) << uerr;
+  ASSERT_OK(t->track(pm, seed));
 
   Scenario s("rowlock");
   ASSERT_TRUE(s.ok());
@@ -69,7 +69,10 @@ TEST(Usdt, ContentionProbesAttachAndALockWaitCarriesItsTag) {
   EXPECT_GT(t->counters()[PGSTALL_CNT_LOCK_WAITS], 0u);
 
   s.stop();  // the holder commits: lock__wait__done clears it
-  std::this_thread::sleep_for(300ms);
+  pgstall::test::wait_until([&] {
+    auto after = t->state(waiter);
+    return !after || after->pg.lock_since_ns == 0;
+  });
   // The waiter's session may have ended; if not, its wait is over.
   if (auto after = t->state(waiter)) EXPECT_EQ(after->pg.lock_since_ns, 0u);
 }

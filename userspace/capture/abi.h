@@ -1,19 +1,159 @@
 #pragma once
 // The BPF ABI seen from C++: the shared header, with its layout pinned so a
-// change on one side cannot silently misread the other.
+// change on one side cannot silently misread the other. Every field of every
+// struct in pgstall.h: its offset and its size. A failure here is an ABI
+// change: the BPF programs write these bytes and the C++ side reads them.
+#include <cerrno>
 #include <cstddef>
 
 #include "pgstall.h"
 
+#define PGSTALL_FIELD(type, field, offset, size)                                              \
+  static_assert(offsetof(type, field) == (offset) && sizeof(((type*)nullptr)->field) == (size), \
+                #type "." #field " moved or changed size")
+
 static_assert(sizeof(pgstall_mix_slot) == 24);
-static_assert(offsetof(pgstall_window, mix) == 32 && sizeof(pgstall_window) == 32 + PGSTALL_MIX_SLOTS * 24);
-static_assert(offsetof(pgstall_thread_state, sc_start_ns) == 16);
-static_assert(offsetof(pgstall_thread_state, fp) % 8 == 0);
-static_assert(sizeof(pgstall_thread_state) % 8 == 0);
-static_assert(offsetof(pgstall_rec_hdr, ts_ns) == 16 && sizeof(pgstall_rec_hdr) == 24);
-static_assert(offsetof(pgstall_rec_fork, child_pid) == sizeof(pgstall_rec_hdr));
-static_assert(sizeof(pgstall_rec_syscall) == 24 + 8 + 8 + 8 + 32);
-static_assert(sizeof(pgstall_rec_offcpu) == 24 + 8 + 16);
-static_assert(sizeof(pgstall_blk_inflight) == 32);
-static_assert(sizeof(pgstall_offcpu_key) == 32 && sizeof(pgstall_offcpu_val) == 16);
+PGSTALL_FIELD(pgstall_mix_slot, nr_plus1, 0, 4);
+PGSTALL_FIELD(pgstall_mix_slot, count, 4, 4);
+PGSTALL_FIELD(pgstall_mix_slot, last_ret, 8, 8);
+PGSTALL_FIELD(pgstall_mix_slot, same_ret, 16, 4);
+PGSTALL_FIELD(pgstall_mix_slot, _pad, 20, 4);
+
+static_assert(sizeof(pgstall_window) == 176);
+PGSTALL_FIELD(pgstall_window, epoch, 0, 4);
+PGSTALL_FIELD(pgstall_window, total, 4, 4);
+PGSTALL_FIELD(pgstall_window, repeats, 8, 4);
+PGSTALL_FIELD(pgstall_window, other, 12, 4);
+PGSTALL_FIELD(pgstall_window, client_io, 16, 4);
+PGSTALL_FIELD(pgstall_window, block_issued, 20, 4);
+PGSTALL_FIELD(pgstall_window, oncpu_ns, 24, 8);
+PGSTALL_FIELD(pgstall_window, mix, 32, 144);
+
+static_assert(sizeof(pgstall_pg_wait) == 80);
+PGSTALL_FIELD(pgstall_pg_wait, lock_since_ns, 0, 8);
+PGSTALL_FIELD(pgstall_pg_wait, lock_field, 8, 16);
+PGSTALL_FIELD(pgstall_pg_wait, lock_type, 24, 4);
+PGSTALL_FIELD(pgstall_pg_wait, lock_mode, 28, 4);
+PGSTALL_FIELD(pgstall_pg_wait, lwlock_since_ns, 32, 8);
+PGSTALL_FIELD(pgstall_pg_wait, lwlock_mode, 40, 4);
+PGSTALL_FIELD(pgstall_pg_wait, lwlock_stack_id, 44, 4);
+PGSTALL_FIELD(pgstall_pg_wait, lwlock_tranche, 48, 32);
+
+static_assert(sizeof(pgstall_thread_state) == 968);
+PGSTALL_FIELD(pgstall_thread_state, flags, 0, 4);
+PGSTALL_FIELD(pgstall_thread_state, tgid, 4, 4);
+PGSTALL_FIELD(pgstall_thread_state, sc_nr, 8, 4);
+PGSTALL_FIELD(pgstall_thread_state, _pad0, 12, 4);
+PGSTALL_FIELD(pgstall_thread_state, sc_start_ns, 16, 8);
+PGSTALL_FIELD(pgstall_thread_state, sc_args, 24, 32);
+PGSTALL_FIELD(pgstall_thread_state, offcpu_since_ns, 56, 8);
+PGSTALL_FIELD(pgstall_thread_state, oncpu_since_ns, 64, 8);
+PGSTALL_FIELD(pgstall_thread_state, offcpu_state, 72, 4);
+PGSTALL_FIELD(pgstall_thread_state, last_waker_pid, 76, 4);
+PGSTALL_FIELD(pgstall_thread_state, last_wake_ns, 80, 8);
+PGSTALL_FIELD(pgstall_thread_state, oncpu_total_ns, 88, 8);
+PGSTALL_FIELD(pgstall_thread_state, nr_syscalls, 96, 8);
+PGSTALL_FIELD(pgstall_thread_state, nr_switches, 104, 8);
+PGSTALL_FIELD(pgstall_thread_state, nr_sleeps, 112, 8);
+PGSTALL_FIELD(pgstall_thread_state, fp, 120, 64);
+PGSTALL_FIELD(pgstall_thread_state, fp_idx, 184, 4);
+PGSTALL_FIELD(pgstall_thread_state, _pad1, 188, 4);
+PGSTALL_FIELD(pgstall_thread_state, cur, 192, 176);
+PGSTALL_FIELD(pgstall_thread_state, prev, 368, 176);
+PGSTALL_FIELD(pgstall_thread_state, sleep_sc_nr, 544, 4);
+PGSTALL_FIELD(pgstall_thread_state, sc_gen, 548, 4);
+PGSTALL_FIELD(pgstall_thread_state, sleep_sc_args, 552, 32);
+PGSTALL_FIELD(pgstall_thread_state, pg, 584, 80);
+PGSTALL_FIELD(pgstall_thread_state, query_since_ns, 664, 8);
+PGSTALL_FIELD(pgstall_thread_state, query, 672, 256);
+PGSTALL_FIELD(pgstall_thread_state, off_kstack, 928, 4);
+PGSTALL_FIELD(pgstall_thread_state, off_ustack, 932, 4);
+PGSTALL_FIELD(pgstall_thread_state, off_pg, 936, 4);
+PGSTALL_FIELD(pgstall_thread_state, _pad2, 940, 4);
+PGSTALL_FIELD(pgstall_thread_state, sleep_pc, 944, 8);
+PGSTALL_FIELD(pgstall_thread_state, sleep_sp, 952, 8);
+PGSTALL_FIELD(pgstall_thread_state, sleep_fp, 960, 8);
+
+static_assert(sizeof(pgstall_offcpu_key) == 32);
+PGSTALL_FIELD(pgstall_offcpu_key, tgid, 0, 4);
+PGSTALL_FIELD(pgstall_offcpu_key, pid, 4, 4);
+PGSTALL_FIELD(pgstall_offcpu_key, kstack, 8, 4);
+PGSTALL_FIELD(pgstall_offcpu_key, ustack, 12, 4);
+PGSTALL_FIELD(pgstall_offcpu_key, state, 16, 4);
+PGSTALL_FIELD(pgstall_offcpu_key, sc_nr, 20, 4);
+PGSTALL_FIELD(pgstall_offcpu_key, pg, 24, 4);
+PGSTALL_FIELD(pgstall_offcpu_key, _pad, 28, 4);
+
+static_assert(sizeof(pgstall_offcpu_val) == 16);
+PGSTALL_FIELD(pgstall_offcpu_val, ns, 0, 8);
+PGSTALL_FIELD(pgstall_offcpu_val, count, 8, 8);
+
 static_assert(sizeof(pgstall_oncpu_key) == 16);
+PGSTALL_FIELD(pgstall_oncpu_key, tgid, 0, 4);
+PGSTALL_FIELD(pgstall_oncpu_key, pid, 4, 4);
+PGSTALL_FIELD(pgstall_oncpu_key, kstack, 8, 4);
+PGSTALL_FIELD(pgstall_oncpu_key, ustack, 12, 4);
+
+static_assert(sizeof(pgstall_rec_hdr) == 24);
+PGSTALL_FIELD(pgstall_rec_hdr, type, 0, 4);
+PGSTALL_FIELD(pgstall_rec_hdr, pid, 4, 4);
+PGSTALL_FIELD(pgstall_rec_hdr, tgid, 8, 4);
+PGSTALL_FIELD(pgstall_rec_hdr, cpu, 12, 4);
+PGSTALL_FIELD(pgstall_rec_hdr, ts_ns, 16, 8);
+
+static_assert(sizeof(pgstall_rec_fork) == 48);
+PGSTALL_FIELD(pgstall_rec_fork, h, 0, 24);
+PGSTALL_FIELD(pgstall_rec_fork, child_pid, 24, 4);
+PGSTALL_FIELD(pgstall_rec_fork, child_tgid, 28, 4);
+PGSTALL_FIELD(pgstall_rec_fork, comm, 32, 16);
+
+static_assert(sizeof(pgstall_rec_exit) == 32);
+PGSTALL_FIELD(pgstall_rec_exit, h, 0, 24);
+PGSTALL_FIELD(pgstall_rec_exit, exit_code, 24, 4);
+PGSTALL_FIELD(pgstall_rec_exit, _pad, 28, 4);
+
+static_assert(sizeof(pgstall_rec_syscall) == 80);
+PGSTALL_FIELD(pgstall_rec_syscall, h, 0, 24);
+PGSTALL_FIELD(pgstall_rec_syscall, nr, 24, 4);
+PGSTALL_FIELD(pgstall_rec_syscall, _pad, 28, 4);
+PGSTALL_FIELD(pgstall_rec_syscall, ret, 32, 8);
+PGSTALL_FIELD(pgstall_rec_syscall, start_ns, 40, 8);
+PGSTALL_FIELD(pgstall_rec_syscall, args, 48, 32);
+
+static_assert(sizeof(pgstall_rec_offcpu) == 48);
+PGSTALL_FIELD(pgstall_rec_offcpu, h, 0, 24);
+PGSTALL_FIELD(pgstall_rec_offcpu, start_ns, 24, 8);
+PGSTALL_FIELD(pgstall_rec_offcpu, state, 32, 4);
+PGSTALL_FIELD(pgstall_rec_offcpu, waker_pid, 36, 4);
+PGSTALL_FIELD(pgstall_rec_offcpu, sc_nr, 40, 4);
+PGSTALL_FIELD(pgstall_rec_offcpu, _pad, 44, 4);
+
+static_assert(sizeof(pgstall_rec_pg_wait) == 112);
+PGSTALL_FIELD(pgstall_rec_pg_wait, h, 0, 24);
+PGSTALL_FIELD(pgstall_rec_pg_wait, what, 24, 4);
+PGSTALL_FIELD(pgstall_rec_pg_wait, waker_pid, 28, 4);
+PGSTALL_FIELD(pgstall_rec_pg_wait, w, 32, 80);
+
+static_assert(sizeof(pgstall_rec_checkpoint) == 32);
+PGSTALL_FIELD(pgstall_rec_checkpoint, h, 0, 24);
+PGSTALL_FIELD(pgstall_rec_checkpoint, phase, 24, 4);
+PGSTALL_FIELD(pgstall_rec_checkpoint, flags, 28, 4);
+
+static_assert(sizeof(pgstall_blk_inflight) == 32);
+PGSTALL_FIELD(pgstall_blk_inflight, issue_ns, 0, 8);
+PGSTALL_FIELD(pgstall_blk_inflight, dev, 8, 4);
+PGSTALL_FIELD(pgstall_blk_inflight, pid, 12, 4);
+PGSTALL_FIELD(pgstall_blk_inflight, sector, 16, 8);
+PGSTALL_FIELD(pgstall_blk_inflight, nr_sector, 24, 4);
+PGSTALL_FIELD(pgstall_blk_inflight, op, 28, 4);
+
+#undef PGSTALL_FIELD
+
+// The window's mix has PGSTALL_MIX_SLOTS slots, the fingerprint ring
+// PGSTALL_FP_RING entries (a power of two: the BPF side masks its index).
+static_assert(sizeof(pgstall_window::mix) == PGSTALL_MIX_SLOTS * sizeof(pgstall_mix_slot));
+static_assert(sizeof(pgstall_thread_state::fp) == PGSTALL_FP_RING * sizeof(__u64));
+static_assert((PGSTALL_FP_RING & (PGSTALL_FP_RING - 1)) == 0);
+
+// The kernel's error numbers as the BPF side spells them.
+static_assert(PGSTALL_ENOMEM == ENOMEM && PGSTALL_EEXIST == EEXIST && PGSTALL_ENOSYS == ENOSYS);

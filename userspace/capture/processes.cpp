@@ -112,9 +112,8 @@ Result<void> Processes::start() {
 }
 
 bool Processes::seed_and_track(ProcInfo& p) {
-  std::string err;
-  if (!tracer_.track(p.pid, seed_from_proc(p, tracer_), err)) {
-    spdlog::debug("{}", err);
+  if (auto tracked = tracer_.track(p.pid, seed_from_proc(p, tracer_)); !tracked) {
+    spdlog::debug("{}", tracked.error().message);
     return false;
   }
   return true;
@@ -145,12 +144,10 @@ void Processes::add(int pid, int ppid, int postmaster, bool from_fork) {
       notices_.push_back(fmt::format("postmaster {}: PostgreSQL {} exports no my_wait_event_info; wait events "
                                      "are not shown for this cluster",
                                      pid, p.pg_major));
-    if (tracer_.usdt_enabled()) {
-      std::string uerr;
-      if (!tracer_.attach_usdt(pid, uerr))
+    if (tracer_.usdt_enabled())
+      if (auto usdt = tracer_.attach_usdt(pid); !usdt)
         notices_.push_back(fmt::format("postmaster {}: {}; lock tags and LWLock tranches come from the wait "
-                                       "event only", pid, uerr));
-    }
+                                       "event only", pid, usdt.error().message));
     events_.push_back({"postmaster_start", pid, "postmaster", p.data_dir});
   } else {
     events_.push_back({"backend_start", pid, std::string(model::backend_type_name(p.title.type)), p.title.raw});

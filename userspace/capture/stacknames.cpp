@@ -10,8 +10,8 @@
 namespace pgstall::capture {
 
 std::string offcpu_class(uint32_t prev_state, int sc_nr, uint32_t pg) {
-  if (pg == 1) return "Lock";
-  if (pg == 2) return "LWLock";
+  if (pg == PGSTALL_PG_LOCK) return "Lock";
+  if (pg == PGSTALL_PG_LWLOCK) return "LWLock";
   const char st = model::task_state_char(prev_state);
   const auto cls = sc_nr >= 0 ? model::syscall_class(sc_nr) : model::SyscallClass::Other;
   if ((st == 'D') || cls == model::SyscallClass::FileIo) return "IO";

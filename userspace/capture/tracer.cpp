@@ -1,7 +1,6 @@
 #include "capture/tracer.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "capture/elfnotes.h"
+#include "capture/kernel_btf.h"
 #include "pgstall.skel.h"
 
 namespace pgstall::capture {
@@ -64,32 +64,50 @@ const UsdtSpec kUsdt[] = {
 };
 
 struct ProbeSpec {
-  bpf_program* (*prog)(pgstall_bpf*);
+  bpf_program* (*prog)(pgstall_bpf*);  // tp_btf
+  // Its raw_tp twin, for kernels where tp_btf programs do not load; nullptr
+  // where the program needs a trusted pointer to a task other than the
+  // current one (bpf/sched.bpf.c says why).
+  bpf_program* (*raw)(pgstall_bpf*);
   const char* purpose;
   bool required;
 };
 
 // One row per BPF program: what it is for and whether watch can live without it.
 const ProbeSpec kProbes[] = {
-    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_switch; },
-     "off-CPU / on-CPU time, task state", true},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_fork; }, "follow new backends", true},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_exit; }, "notice exited processes", true},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_exec; }, "notice exec of tracked processes", false},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_waking; }, "who woke a waiter", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_switch; }, nullptr, "off-CPU / on-CPU time, task state",
+     true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_fork; }, nullptr, "follow new backends", true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_exit; }, [](pgstall_bpf* s) { return s->progs.pgstall_exit_raw; },
+     "notice exited processes", true},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_exec; }, [](pgstall_bpf* s) { return s->progs.pgstall_exec_raw; },
+     "notice exec of tracked processes", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sched_waking; }, nullptr, "who woke a waiter", false},
     {[](pgstall_bpf* s) { return s->progs.pgstall_sys_enter; },
+     [](pgstall_bpf* s) { return s->progs.pgstall_sys_enter_raw; },
      "in-flight syscalls (io-wait by syscall, lwlock-wait, hot-loop)", false},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_sys_exit; }, "syscall mix and rates (hot-loop)", false},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_issue; }, "block requests in flight", false},
-    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_complete; }, "block latency histogram", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_sys_exit; },
+     [](pgstall_bpf* s) { return s->progs.pgstall_sys_exit_raw; }, "syscall mix and rates (hot-loop)", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_issue; },
+     [](pgstall_bpf* s) { return s->progs.pgstall_block_rq_issue_raw; }, "block requests in flight", false},
+    {[](pgstall_bpf* s) { return s->progs.pgstall_block_rq_complete; },
+     [](pgstall_bpf* s) { return s->progs.pgstall_block_rq_complete_raw; }, "block latency histogram", false},
 };
 
-// "tp_btf/sched_switch" -> is there a btf_trace_sched_switch typedef?
-bool kernel_has_tracepoint(const btf* vmlinux, const std::string& section) {
-  auto slash = section.find('/');
-  if (!vmlinux || slash == std::string::npos) return true;  // cannot tell: let load decide
-  std::string tp = "btf_trace_" + section.substr(slash + 1);
-  return btf__find_by_name_kind(vmlinux, tp.c_str(), BTF_KIND_TYPEDEF) >= 0;
+// "tp_btf/sched_switch" -> "sched_switch"
+std::string tracepoint_of(const std::string& section) { return section.substr(section.find('/') + 1); }
+
+Result<void> set_autoload(bpf_program* prog, bool on) {
+  if (int rc = bpf_program__set_autoload(prog, on); rc != 0)
+    return fail(fmt::format("cannot {} the BPF program {}: {}", on ? "enable" : "disable", bpf_program__name(prog),
+                            strerror(-rc)));
+  return {};
+}
+
+Result<void> set_max_entries(bpf_map* map, uint32_t n) {
+  if (int rc = bpf_map__set_max_entries(map, n); rc != 0)
+    return fail(fmt::format("cannot size the BPF map {} to {}: {}", bpf_map__name(map), n, strerror(-rc)));
+  return {};
 }
 
 int ring_cb(void* ctx, void* data, size_t size) {
@@ -100,104 +118,153 @@ int ring_cb(void* ctx, void* data, size_t size) {
 
 }  // namespace
 
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
-}
+void SkelDeleter::operator()(pgstall_bpf* s) const { pgstall_bpf__destroy(s); }
+void LinkDeleter::operator()(::bpf_link* l) const { bpf_link__destroy(l); }
+void RingDeleter::operator()(::ring_buffer* r) const { ring_buffer__free(r); }
 
-Tracer::~Tracer() {
-  if (ring_) ring_buffer__free(ring_);
-  for (auto* link : links_)
-    if (link) bpf_link__destroy(link);
-  for (auto* link : usdt_links_) bpf_link__destroy(link);
-  for (auto* link : sample_links_) bpf_link__destroy(link);
-  for (auto* link : lwlock_links_) bpf_link__destroy(link);
-  for (int fd : usdt_exe_fds_) close(fd);
-  for (int fd : sample_fds_) close(fd);
-  for (auto& [pid, fd] : pidfds_) close(fd);
-  if (skel_) pgstall_bpf__destroy(skel_);
-}
+Tracer::~Tracer() = default;
 
-std::unique_ptr<Tracer> Tracer::open(const Config& cfg, Error& err) {
+Result<std::unique_ptr<Tracer>> Tracer::open(const Config& cfg) {
   libbpf_set_print(libbpf_to_spdlog);
-  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-    err.message =
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+    return fail(
         "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): pgstall's tp_btf "
-        "programs need CONFIG_DEBUG_INFO_BTF=y";
-    return nullptr;
-  }
+        "programs need CONFIG_DEBUG_INFO_BTF=y");
   std::unique_ptr<Tracer> t(new Tracer());
   t->mode_ = cfg.syscalls;
-  t->skel_ = pgstall_bpf__open();
-  if (!t->skel_) {
-    err.message = fmt::format("cannot open the BPF object: {}", strerror(errno));
-    return nullptr;
-  }
-  t->skel_->rodata->slow_syscall_ns = cfg.slow_syscall_ns;
-  t->skel_->rodata->slow_offcpu_ns = cfg.slow_offcpu_ns;
-  bpf_map__set_max_entries(t->skel_->maps.events, cfg.ring_bytes);
-  t->stacks_on_ = cfg.stacks;
-  if (cfg.stacks) {
-    t->skel_->rodata->offcpu_stacks = 1;
-  } else {
-    // Not recording: the flame-graph maps shrink to nothing, the sampler stays unloaded.
-    for (bpf_map* m : {t->skel_->maps.stacks, t->skel_->maps.offcpu_agg0, t->skel_->maps.offcpu_agg1,
-                       t->skel_->maps.oncpu_agg0, t->skel_->maps.oncpu_agg1})
-      bpf_map__set_max_entries(m, 1);
-    bpf_program__set_autoload(t->skel_->progs.pgstall_oncpu_sample, false);
-  }
-
-  btf* vmlinux = btf__load_vmlinux_btf();
-  for (const auto& spec : kProbes) {
-    bpf_program* prog = spec.prog(t->skel_);
-    Probe p;
-    p.name = bpf_program__section_name(prog);
-    p.purpose = spec.purpose;
-    p.required = spec.required;
-    p.on_demand = cfg.syscalls == SyscallMode::Auto && p.name.find("/sys_e") != std::string::npos;
-    bool block = p.name.find("block_") != std::string::npos;
-    if (block && !cfg.block) {
-      p.error = "disabled (--no-block)";
-      bpf_program__set_autoload(prog, false);
-    } else if (cfg.syscalls == SyscallMode::Never && p.name.find("/sys_e") != std::string::npos) {
-      p.error = "disabled (--syscalls never)";
-      bpf_program__set_autoload(prog, false);
-    } else if (!kernel_has_tracepoint(vmlinux, p.name)) {
-      p.error = "this kernel has no such tracepoint";
-      bpf_program__set_autoload(prog, false);
-    } else {
-      p.loaded = true;
-    }
-    if (p.required && !p.loaded) {
-      err.message = fmt::format("required probe {} is unavailable: {}", p.name, p.error);
-      btf__free(vmlinux);
-      return nullptr;
-    }
-    t->probes_.push_back(std::move(p));
-  }
-  btf__free(vmlinux);
+  t->skel_.reset(pgstall_bpf__open());
+  if (!t->skel_) return fail(fmt::format("cannot open the BPF object: {}", strerror(errno)));
+  if (auto r = t->configure(cfg); !r) return r.error();
+  if (auto r = t->choose_programs(cfg); !r) return r.error();
   t->usdt_on_ = cfg.usdt;
   t->queries_ = cfg.usdt && cfg.queries;
   t->lwlock_mode_ = cfg.lwlock_probes;
   for (const auto& u : kUsdt)
-    if (!cfg.usdt || (u.queries && !t->queries_)) bpf_program__set_autoload(u.prog(t->skel_), false);
+    if (!cfg.usdt || (u.queries && !t->queries_))
+      if (auto r = set_autoload(u.prog(t->skel_.get()), false); !r) return r.error();
 
-  if (int rc = pgstall_bpf__load(t->skel_); rc != 0) {
-    err.message = fmt::format(
+  if (int rc = pgstall_bpf__load(t->skel_.get()); rc != 0)
+    return fail(fmt::format(
         "loading the BPF programs failed ({}); run with -v for the verifier log. "
         "Are you root (CAP_BPF + CAP_PERFMON)?",
-        strerror(-rc));
-    return nullptr;
-  }
-  if (!t->attach_all(err)) return nullptr;
+        strerror(-rc)));
+  if (auto r = t->attach_all(); !r) return r.error();
 
-  t->ring_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), ring_cb, &t->cb_, nullptr);
-  if (!t->ring_) {
-    err.message = fmt::format("cannot open the BPF ring buffer: {}", strerror(errno));
-    return nullptr;
-  }
+  t->ring_.reset(ring_buffer__new(bpf_map__fd(t->skel_->maps.events), ring_cb, &t->cb_, nullptr));
+  if (!t->ring_) return fail(fmt::format("cannot open the BPF ring buffer: {}", strerror(errno)));
   return t;
+}
+
+// Settings and map sizes, between open and load.
+Result<void> Tracer::configure(const Config& cfg) {
+  pgstall_bpf* s = skel_.get();
+  s->rodata->slow_syscall_ns = cfg.slow_syscall_ns;
+  s->rodata->slow_offcpu_ns = cfg.slow_offcpu_ns;
+  if (auto r = set_max_entries(s->maps.events, cfg.ring_bytes); !r) return r;
+  stacks_on_ = cfg.stacks;
+  if (cfg.stacks) {
+    s->rodata->offcpu_stacks = 1;
+    return {};
+  }
+  // Not recording: the flame-graph maps shrink to nothing, the sampler stays unloaded.
+  for (bpf_map* m : {s->maps.stacks, s->maps.offcpu_agg0, s->maps.offcpu_agg1, s->maps.oncpu_agg0, s->maps.oncpu_agg1})
+    if (auto r = set_max_entries(m, 1); !r) return r;
+  return set_autoload(s->progs.pgstall_oncpu_sample, false);
+}
+
+// Which programs load, and which variant of each, from what the kernel's BTF
+// says; what that costs goes to degradations_.
+Result<void> Tracer::choose_programs(const Config& cfg) {
+  auto kernel = KernelBtf::load();
+  if (!kernel) spdlog::debug("{}: assuming a current kernel, the load will tell", kernel.error().message);
+  const KernelBtf* k = kernel ? &*kernel : nullptr;
+  if (auto r = set_variants(cfg, k); !r) return r;
+  return choose_tracepoints(cfg, k);
+}
+
+// The signature and helper differences of core_fixes.bpf.h, as rodata flags.
+// k: nullptr when the kernel's BTF cannot be read (assume a current kernel).
+Result<void> Tracer::set_variants(const Config& cfg, const KernelBtf* k) {
+  pgstall_bpf* s = skel_.get();
+  const bool prev_state_arg = !cfg.force_task_state && (!k || k->tracepoint_args("sched_switch") >= 4);
+  s->rodata->sched_switch_has_prev_state = prev_state_arg;
+  if (!prev_state_arg)
+    degradations_.push_back(fmt::format(
+        "sched_switch's prev_state is read from the task{}: a wake-up racing the switch can make a sleep look "
+        "like a preemption",
+        cfg.force_task_state ? " (forced)" : " (kernel < 5.18: the tracepoint does not pass it)"));
+  s->rodata->block_rq_issue_has_queue = k && k->tracepoint_arg_struct("block_rq_issue", 0) == "request_queue";
+  const bool pt_regs = !k || k->has_enum_value("bpf_func_id", "BPF_FUNC_task_pt_regs");
+  s->rodata->has_task_pt_regs = pt_regs;
+  if (!pt_regs) {
+    task_regs_missing_ = "this kernel has no bpf_task_pt_regs (5.15+)";
+    degradations_.push_back(
+        "no bpf_task_pt_regs (kernel < 5.15): the syscall a sleeping thread is in is unknown while the syscall "
+        "tracepoints are detached, and a stall that began before pgstall has no user stack");
+    return set_autoload(s->progs.pgstall_task_regs, false);
+  }
+  // Before 6.1 a task iterator ignores the thread it is given and walks them
+  // all: it would hand back another thread's registers.
+  if (k && !k->has_member("bpf_iter_link_info", "task")) {
+    task_regs_missing_ = "this kernel's task iterator cannot be limited to one thread (6.1+)";
+    degradations_.push_back(
+        "the task iterator cannot be limited to one thread (kernel < 6.1): a stall that began before pgstall "
+        "has no user stack");
+  }
+  return {};
+}
+
+// Each tracepoint program: loaded or not, tp_btf or its raw_tp twin.
+Result<void> Tracer::choose_tracepoints(const Config& cfg, const KernelBtf* k) {
+  pgstall_bpf* s = skel_.get();
+  std::vector<std::string> raw;  // tracepoints whose raw_tp twin is loaded
+  std::string tp_btf_error;
+  for (const auto& spec : kProbes) {
+    bpf_program* prog = spec.prog(s);
+    bpf_program* twin = spec.raw ? spec.raw(s) : nullptr;
+    Probe p;
+    p.name = bpf_program__section_name(prog);
+    const std::string tp = tracepoint_of(p.name);
+    p.purpose = spec.purpose;
+    p.required = spec.required;
+    p.on_demand = cfg.syscalls == SyscallMode::Auto && p.name.find("/sys_e") != std::string::npos;
+    bool block = p.name.find("block_") != std::string::npos;
+    bool use_twin = false;
+    if (block && !cfg.block) {
+      p.error = "disabled (--no-block)";
+    } else if (cfg.syscalls == SyscallMode::Never && p.name.find("/sys_e") != std::string::npos) {
+      p.error = "disabled (--syscalls never)";
+    } else if (k && !k->has_tracepoint(tp)) {
+      p.error = "this kernel has no such tracepoint";
+    } else if (twin && cfg.force_raw_tp) {
+      use_twin = true;
+    } else if (auto loads = k ? k->loads_tp_btf(tp) : Result<void>(); !loads) {
+      if (tp_btf_error.empty()) tp_btf_error = loads.error().message;
+      if (twin)
+        use_twin = true;
+      else
+        p.error = loads.error().message +
+                  "; there is no raw_tp fallback: it needs the task storage of a task other than the current "
+                  "one, which only a tp_btf (BTF-typed) task pointer gives (docs/KERNEL.md)";
+    }
+    if (use_twin) {
+      raw.push_back(tp);
+      p.name = bpf_program__section_name(twin);
+    }
+    p.loaded = p.error.empty();
+    if (auto r = set_autoload(prog, p.loaded && !use_twin); !r) return r;
+    if (twin)
+      if (auto r = set_autoload(twin, p.loaded && use_twin); !r) return r;
+    if (p.required && !p.loaded)
+      return fail(fmt::format("required probe {} is unavailable: {}", p.name, p.error));
+    progs_.push_back(use_twin ? twin : prog);
+    probes_.push_back(std::move(p));
+  }
+  if (!raw.empty())
+    degradations_.push_back(fmt::format(
+        "raw_tp fallback for {}: {}; they read their arguments with bpf_probe_read_kernel, a little slower per event",
+        fmt::join(raw, ", "), cfg.force_raw_tp ? "forced" : tp_btf_error));
+  return {};
 }
 
 bool Tracer::is_syscall_probe(size_t i) const { return probes_[i].name.find("/sys_e") != std::string::npos; }
@@ -206,26 +273,24 @@ bool Tracer::attach_one(size_t i) {
   Probe& p = probes_[i];
   if (!p.loaded) return false;
   if (links_[i]) return true;
-  bpf_link* link = bpf_program__attach(kProbes[i].prog(skel_));
+  UniqueLink link(bpf_program__attach(progs_[i]));
   if (!link) {
     p.error = fmt::format("attach failed: {}", strerror(errno));
     return false;
   }
   p.error.clear();
   p.attached = true;
-  links_[i] = link;
+  links_[i] = std::move(link);
   return true;
 }
 
-bool Tracer::attach_all(Error& err) {
-  links_.assign(probes_.size(), nullptr);
+Result<void> Tracer::attach_all() {
+  links_.resize(probes_.size());
   for (size_t i = 0; i < probes_.size(); ++i) {
     Probe& p = probes_[i];
     if (!p.loaded || p.on_demand) continue;
-    if (!attach_one(i) && p.required) {
-      err.message = fmt::format("required probe {} could not attach: {}", p.name, p.error);
-      return false;
-    }
+    if (!attach_one(i) && p.required)
+      return fail(fmt::format("required probe {} could not attach: {}", p.name, p.error));
   }
   if (mode_ == SyscallMode::Always) {
     __atomic_add_fetch(&skel_->bss->sc_gen, 1, __ATOMIC_RELAXED);
@@ -233,7 +298,7 @@ bool Tracer::attach_all(Error& err) {
     for (size_t i = 0; i < probes_.size(); ++i)
       if (is_syscall_probe(i) && !probes_[i].attached) syscall_tracing_ = false;
   }
-  return true;
+  return {};
 }
 
 bool Tracer::set_syscall_tracing(bool on) {
@@ -255,8 +320,7 @@ bool Tracer::set_syscall_tracing(bool on) {
   if (!on) {
     for (size_t i = 0; i < probes_.size(); ++i) {
       if (!is_syscall_probe(i) || !links_[i]) continue;
-      bpf_link__destroy(links_[i]);
-      links_[i] = nullptr;
+      links_[i].reset();
       probes_[i].attached = false;
     }
   }
@@ -264,20 +328,14 @@ bool Tracer::set_syscall_tracing(bool on) {
   return on;
 }
 
-bool Tracer::attach_usdt(int pid, std::string& err) {
-  if (!usdt_on_) {
-    err = "USDT disabled (--no-usdt)";
-    return false;
-  }
+Result<void> Tracer::attach_usdt(int pid) {
+  if (!usdt_on_) return fail("USDT disabled (--no-usdt)");
   const std::string exe = fmt::format("/proc/{}/exe", pid);
   struct stat sb {};
-  if (stat(exe.c_str(), &sb) != 0) {
-    err = fmt::format("cannot read {}: {}", exe, strerror(errno));
-    return false;
-  }
+  if (stat(exe.c_str(), &sb) != 0) return fail(fmt::format("cannot read {}: {}", exe, strerror(errno)));
   std::pair<uint64_t, uint64_t> id{sb.st_dev, sb.st_ino};
   for (const auto& b : usdt_binaries_)
-    if (b == id) return true;  // this executable is done: pid -1 covers all its processes
+    if (b == id) return {};  // this executable is done: pid -1 covers all its processes
   char target[PATH_MAX] = {};
   ssize_t n = readlink(exe.c_str(), target, sizeof target - 1);
   std::string shown = n > 0 ? std::string(target, n) : exe;
@@ -296,15 +354,18 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
       p.on_demand = lwlock_mode_ == SyscallMode::Auto;
       p.error = p.on_demand ? "attached while a backend waits on an LWLock" : "disabled (--lwlock-probes never)";
       if (lwlock_on_) {  // on already, for another binary: this one too
-        if (bpf_link* link = bpf_program__attach_usdt(u.prog(skel_), -1, exe.c_str(), "postgresql", u.name, nullptr)) {
-          lwlock_links_.push_back(link);
+        if (UniqueLink link{bpf_program__attach_usdt(u.prog(skel_.get()), -1, exe.c_str(), "postgresql", u.name,
+                                                     nullptr)}) {
+          lwlock_links_.push_back(std::move(link));
           p.attached = true;
+        } else {
+          spdlog::debug("attaching {} in {} failed: {}", u.name, shown, strerror(errno));
         }
       }
     } else if (u.plain) {
       for (uint64_t off : usdt_file_offsets(exe, "postgresql", u.name)) {
-        if (bpf_link* link = bpf_program__attach_uprobe(u.prog(skel_), false, -1, exe.c_str(), off)) {
-          usdt_links_.push_back(link);
+        if (UniqueLink link{bpf_program__attach_uprobe(u.prog(skel_.get()), false, -1, exe.c_str(), off)}) {
+          usdt_links_.push_back(std::move(link));
           p.attached = true;
         } else if (p.error.empty()) {
           p.error = fmt::format("uprobe at file offset {:#x} failed: {}", off, strerror(errno));
@@ -316,8 +377,9 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
         if (p.error.empty()) p.error = "no file offset for its sites";
         if (first_error.empty()) first_error = p.error;
       }
-    } else if (bpf_link* link = bpf_program__attach_usdt(u.prog(skel_), -1, exe.c_str(), "postgresql", u.name, nullptr)) {
-      usdt_links_.push_back(link);
+    } else if (UniqueLink link{
+                   bpf_program__attach_usdt(u.prog(skel_.get()), -1, exe.c_str(), "postgresql", u.name, nullptr)}) {
+      usdt_links_.push_back(std::move(link));
       p.attached = true;
       if (u.lwlock) lwlock_on_ = true;
       ++attached;
@@ -328,14 +390,15 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
     usdt_.push_back(std::move(p));
   }
   usdt_binaries_.push_back(id);
-  if (int fd = ::open(exe.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) usdt_exe_fds_.push_back(fd);
+  if (UniqueFd fd{::open(exe.c_str(), O_RDONLY | O_CLOEXEC)})
+    usdt_exe_fds_.push_back(std::move(fd));
+  else  // the LWLock probes attached on demand later find it by path only
+    spdlog::debug("cannot keep {} open: {}", exe, strerror(errno));
   if (lwlock_mode_ == SyscallMode::Always && !lwlock_attached_ns_) lwlock_attached_ns_ = monotonic_ns();
-  if (attached == 0) {
-    err = first_error.empty() ? fmt::format("{} has no USDT probes", shown)
-                              : fmt::format("no USDT probe attached in {}: {}", shown, first_error);
-    return false;
-  }
-  return true;
+  if (attached == 0)
+    return fail(first_error.empty() ? fmt::format("{} has no USDT probes", shown)
+                                    : fmt::format("no USDT probe attached in {}: {}", shown, first_error));
+  return {};
 }
 
 namespace {
@@ -361,36 +424,32 @@ std::vector<uint64_t> Tracer::user_stack(int32_t id) const {
 
 uint32_t Tracer::sc_gen() const { return __atomic_load_n(&skel_->bss->sc_gen, __ATOMIC_RELAXED); }
 
-bool Tracer::track(int pid, const pgstall_thread_state& seed, std::string& err) {
-  if (pidfds_.count(pid)) return true;
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    err = fmt::format("pidfd_open({}): {}", pid, strerror(errno));
-    return false;
-  }
-  int rc = bpf_map_update_elem(bpf_map__fd(skel_->maps.thread_states), &pidfd, &seed, BPF_NOEXIST);
-  if (rc != 0 && errno != EEXIST) {
-    err = fmt::format("cannot track pid {}: {}", pid, strerror(errno));
-    close(pidfd);
-    return false;
-  }
-  pidfds_[pid] = pidfd;
-  return true;
+Result<void> Tracer::track(int pid, const pgstall_thread_state& seed) {
+  if (pidfds_.count(pid)) return {};
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return fail(fmt::format("pidfd_open({}): {}", pid, strerror(errno)));
+  const int key = pidfd.get();
+  int rc = bpf_map_update_elem(bpf_map__fd(skel_->maps.thread_states), &key, &seed, BPF_NOEXIST);
+  if (rc != 0 && errno != EEXIST) return fail(fmt::format("cannot track pid {}: {}", pid, strerror(errno)));
+  pidfds_.emplace(pid, std::move(pidfd));
+  return {};
 }
 
 bool Tracer::adopt(int pid) {
   if (pidfds_.count(pid)) return true;
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return false;  // already gone, or a thread (not a process)
-  pidfds_[pid] = pidfd;
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return false;  // already gone, or a thread (not a process)
+  pidfds_.emplace(pid, std::move(pidfd));
   return true;
 }
 
 void Tracer::untrack(int pid) {
   auto it = pidfds_.find(pid);
   if (it == pidfds_.end()) return;
-  bpf_map_delete_elem(bpf_map__fd(skel_->maps.thread_states), &it->second);
-  close(it->second);
+  const int key = it->second.get();
+  // ENOENT: the process exited and its storage went with it.
+  if (bpf_map_delete_elem(bpf_map__fd(skel_->maps.thread_states), &key) != 0 && errno != ENOENT)
+    spdlog::debug("untracking pid {}: {}", pid, strerror(errno));
   pidfds_.erase(it);
 }
 
@@ -400,7 +459,8 @@ std::optional<pgstall_thread_state> Tracer::state(int pid) const {
   auto it = pidfds_.find(pid);
   if (it == pidfds_.end()) return std::nullopt;
   pgstall_thread_state st{};
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.thread_states), &it->second, &st) != 0)
+  const int key = it->second.get();
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.thread_states), &key, &st) != 0)
     return std::nullopt;
   return st;
 }
@@ -413,7 +473,7 @@ uint32_t Tracer::bump_epoch() {
 
 int Tracer::drain(const std::function<void(const void*, size_t)>& cb) {
   cb_ = cb;
-  int n = ring_buffer__consume(ring_);
+  int n = ring_buffer__consume(ring_.get());
   cb_ = nullptr;
   return n;
 }
@@ -468,10 +528,9 @@ void Tracer::self_test() {
   seed.tgid = static_cast<uint32_t>(getpid());
   seed.off_kstack = seed.off_ustack = PGSTALL_NO_STACK;
   seed.sc_nr = PGSTALL_NO_SYSCALL;
-  std::string err;
   int self = getpid();
-  if (!track(self, seed, err)) {
-    spdlog::warn("probe self-test could not run: {}", err);
+  if (auto r = track(self, seed); !r) {
+    spdlog::warn("probe self-test could not run: {}", r.error().message);
     return;
   }
   (void)getppid();
@@ -552,21 +611,21 @@ bool counter_is_loss(int c) {
 bool Tracer::set_lwlock_probes(bool on) {
   if (lwlock_mode_ != SyscallMode::Auto || on == lwlock_on_) return lwlock_on_;
   if (!on) {
-    for (auto* link : lwlock_links_) bpf_link__destroy(link);
     lwlock_links_.clear();
     lwlock_on_ = false;
     for (auto& p : usdt_)
       if (p.on_demand) p.attached = false;
     return false;
   }
-  for (int fd : usdt_exe_fds_) {
+  for (const auto& fd : usdt_exe_fds_) {
     // The binary by its open descriptor: the one running, even if an
     // upgrade has replaced the file since.
-    const std::string path = fmt::format("/proc/self/fd/{}", fd);
+    const std::string path = fmt::format("/proc/self/fd/{}", fd.get());
     for (const auto& u : kUsdt) {
       if (!u.lwlock) continue;
-      if (bpf_link* link = bpf_program__attach_usdt(u.prog(skel_), -1, path.c_str(), "postgresql", u.name, nullptr)) {
-        lwlock_links_.push_back(link);
+      if (UniqueLink link{
+              bpf_program__attach_usdt(u.prog(skel_.get()), -1, path.c_str(), "postgresql", u.name, nullptr)}) {
+        lwlock_links_.push_back(std::move(link));
         lwlock_on_ = true;
       } else {
         spdlog::debug("attaching {} on demand failed: {}", u.name, strerror(errno));
@@ -581,42 +640,26 @@ bool Tracer::set_lwlock_probes(bool on) {
   return lwlock_on_;
 }
 
-std::optional<std::array<uint64_t, 3>> Tracer::task_user_regs(int tid, std::string& err) const {
-  if (bpf_program__fd(skel_->progs.pgstall_task_regs) < 0) {
-    err = "the task iterator is not loaded";
-    return std::nullopt;
-  }
+Result<std::array<uint64_t, 3>> Tracer::task_user_regs(int tid) const {
+  if (!task_regs_missing_.empty()) return fail(task_regs_missing_);
+  if (bpf_program__fd(skel_->progs.pgstall_task_regs) < 0) return fail("the task iterator is not loaded");
   union bpf_iter_link_info info {};
   info.task.tid = static_cast<__u32>(tid);
   LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
-  bpf_link* link = bpf_program__attach_iter(skel_->progs.pgstall_task_regs, &opts);
-  if (!link) {
-    err = fmt::format("task iterator: {}", strerror(errno));
-    return std::nullopt;
-  }
-  std::optional<std::array<uint64_t, 3>> out;
-  int fd = bpf_iter_create(bpf_link__fd(link));
-  if (fd < 0) {
-    err = fmt::format("task iterator: {}", strerror(errno));
-  } else {
-    std::array<uint64_t, 3> regs{};
-    ssize_t n = read(fd, regs.data(), sizeof regs);
-    if (n == static_cast<ssize_t>(sizeof regs))
-      out = regs;
-    else
-      err = n < 0 ? fmt::format("task iterator read: {}", strerror(errno)) : "no such task";
-    close(fd);
-  }
-  bpf_link__destroy(link);
-  return out;
+  UniqueLink link(bpf_program__attach_iter(skel_->progs.pgstall_task_regs, &opts));
+  if (!link) return fail(fmt::format("task iterator: {}", strerror(errno)));
+  UniqueFd fd(bpf_iter_create(bpf_link__fd(link.get())));
+  if (!fd) return fail(fmt::format("task iterator: {}", strerror(errno)));
+  std::array<uint64_t, 3> regs{};
+  ssize_t n = read(fd.get(), regs.data(), sizeof regs);
+  if (n == static_cast<ssize_t>(sizeof regs)) return regs;
+  return fail(n < 0 ? fmt::format("task iterator read: {}", strerror(errno)) : "no such task");
 }
 
-bool Tracer::start_sampling(int hz, std::string& err) {
-  if (!stacks_on_) {
-    err = "stacks were not enabled when the probes were loaded";
-    return false;
-  }
+Result<void> Tracer::start_sampling(int hz) {
+  if (!stacks_on_) return fail("stacks were not enabled when the probes were loaded");
   const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu < 0) return fail(fmt::format("cannot count the possible CPUs: {}", strerror(-ncpu)));
   for (int cpu = 0; cpu < ncpu; ++cpu) {
     perf_event_attr attr{};
     attr.size = sizeof attr;
@@ -624,26 +667,18 @@ bool Tracer::start_sampling(int hz, std::string& err) {
     attr.config = PERF_COUNT_SW_CPU_CLOCK;
     attr.freq = 1;
     attr.sample_freq = static_cast<uint64_t>(hz);
-    int fd = static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0) {
+    UniqueFd fd(static_cast<int>(syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)));
+    if (!fd) {
       if (errno == ENODEV) continue;  // a possible CPU that is not online
-      err = fmt::format("perf_event_open(cpu-clock, cpu {}): {}", cpu, strerror(errno));
-      return false;
+      return fail(fmt::format("perf_event_open(cpu-clock, cpu {}): {}", cpu, strerror(errno)));
     }
-    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.pgstall_oncpu_sample, fd);
-    if (!link) {
-      err = fmt::format("attaching the on-CPU sampler on cpu {}: {}", cpu, strerror(errno));
-      close(fd);
-      return false;
-    }
-    sample_fds_.push_back(fd);
-    sample_links_.push_back(link);
+    UniqueLink link(bpf_program__attach_perf_event(skel_->progs.pgstall_oncpu_sample, fd.get()));
+    if (!link) return fail(fmt::format("attaching the on-CPU sampler on cpu {}: {}", cpu, strerror(errno)));
+    fd.release();  // the link closes it at detach (libbpf's perf link owns its event)
+    sample_links_.push_back(std::move(link));
   }
-  if (sample_links_.empty()) {
-    err = "no CPU to sample on";
-    return false;
-  }
-  return true;
+  if (sample_links_.empty()) return fail("no CPU to sample on");
+  return {};
 }
 
 namespace {

@@ -1,7 +1,9 @@
 #pragma once
 // Kernel side of pgstall, from C++: open the one skeleton, configure it,
-// load, attach each program on its own (a missing tracepoint degrades, it does
-// not abort), verify the probes fire, and read the in-flight state.
+// probe what the kernel supports, load, attach each program on its own (a
+// missing tracepoint degrades, it does not abort), verify the probes fire,
+// and read the in-flight state. Every libbpf object is owned (RAII): nothing
+// leaks on an error path, and the destructor has nothing to do by hand.
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -14,12 +16,18 @@
 
 #include "capture/abi.h"
 #include "model/probes.h"
+#include "util/clock.h"
+#include "util/fd.h"
+#include "util/result.h"
 
 struct pgstall_bpf;
 struct bpf_link;
+struct bpf_program;
 struct ring_buffer;
 
 namespace pgstall::capture {
+
+class KernelBtf;
 
 // The syscall tracepoints run on every syscall of the machine, the costliest
 // probes pgstall has. Auto attaches them only while some tracked thread is
@@ -46,7 +54,25 @@ struct Config {
   // to sleep, off-CPU time aggregated by stack in the kernel; and the
   // on-CPU sampler, started with start_sampling().
   bool stacks = false;
+  // Tests, to run the fallbacks on a kernel that needs none: load the raw_tp
+  // twin of every program that has one (sys_enter, sys_exit, exec, exit,
+  // block), as where tp_btf programs do not load; read sched_switch's
+  // prev_state from the task, as before 5.18.
+  bool force_raw_tp = false;
+  bool force_task_state = false;
 };
+
+// Owners of libbpf objects, each freed once with its own call.
+struct SkelDeleter {
+  void operator()(pgstall_bpf* s) const;
+};
+struct LinkDeleter {
+  void operator()(::bpf_link* l) const;
+};
+struct RingDeleter {
+  void operator()(::ring_buffer* r) const;
+};
+using UniqueLink = std::unique_ptr<::bpf_link, LinkDeleter>;
 
 // Weighted stacks drained from the kernel (record).
 struct StackDrain {
@@ -61,11 +87,6 @@ bool counter_is_loss(int c);
 using model::Probe;
 using model::UsdtProbe;
 
-// Errors carry a message meant for the operator.
-struct Error {
-  std::string message;
-};
-
 class Tracer {
  public:
   ~Tracer();
@@ -74,13 +95,17 @@ class Tracer {
 
   // Probes BTF for each tracepoint, loads and attaches what the kernel has.
   // Fails only when a required probe cannot work.
-  static std::unique_ptr<Tracer> open(const Config& cfg, Error& err);
+  static Result<std::unique_ptr<Tracer>> open(const Config& cfg);
 
   const std::vector<Probe>& probes() const { return probes_; }
+  // What this kernel made pgstall do differently, one sentence each for the
+  // operator (a raw_tp fallback, a value read another way, a feature
+  // missing); empty on a current kernel.
+  const std::vector<std::string>& degradations() const { return degradations_; }
 
   // Tracks process `pid` (by pidfd), seeding its in-flight state (pass what
   // /proc says it is doing now). Children it forks later are tracked by the kernel.
-  bool track(int pid, const pgstall_thread_state& seed, std::string& err);
+  Result<void> track(int pid, const pgstall_thread_state& seed);
   // Adopts a process the kernel already tracks (a child seen in a fork record).
   bool adopt(int pid);
   void untrack(int pid);
@@ -99,8 +124,8 @@ class Tracer {
   // Attaches the contention USDT probes in the postgres executable of `pid`
   // (by /proc/PID/exe, so a binary replaced by a package upgrade is still the
   // one running), once per executable; pid -1 in the kernel covers every
-  // process of it. Returns false with a message when nothing attached.
-  bool attach_usdt(int pid, std::string& err);
+  // process of it. Fails when nothing attached.
+  Result<void> attach_usdt(int pid);
   const std::vector<UsdtProbe>& usdt_probes() const { return usdt_; }
   // The user stack recorded at an LWLock wait's start (pgstall_pg_wait
   // .lwlock_stack_id): return addresses, innermost first; empty when gone.
@@ -119,14 +144,14 @@ class Tracer {
 
   // Stacks (Config::stacks): cpu-clock sampling at hz on every CPU, postgres
   // threads only.
-  bool start_sampling(int hz, std::string& err);
+  Result<void> start_sampling(int hz);
   // Moves the aggregated weights out of the kernel. Lossless: the programs
   // add to one of two buffers; this drains the one they left a drain ago
   // and swaps. everything: both (at the end).
   void drain_stacks(StackDrain& out, bool everything = false);
   // A task's saved user registers (pc, sp, frame pointer), read now by a
   // task iterator attached for that one thread (never stops it).
-  std::optional<std::array<uint64_t, 3>> task_user_regs(int tid, std::string& err) const;
+  Result<std::array<uint64_t, 3>> task_user_regs(int tid) const;
   // A stack's return addresses, innermost first (empty: gone or none).
   std::vector<uint64_t> stack(int32_t id) const;
   // Frees the slots of stacks whose frames are kept, except those an
@@ -154,14 +179,21 @@ class Tracer {
 
  private:
   Tracer() = default;
-  bool attach_all(Error& err);
+  Result<void> configure(const Config& cfg);
+  Result<void> choose_programs(const Config& cfg);
+  Result<void> set_variants(const Config& cfg, const KernelBtf* k);
+  Result<void> choose_tracepoints(const Config& cfg, const KernelBtf* k);
+  Result<void> attach_all();
   bool attach_one(size_t i);
   bool is_syscall_probe(size_t i) const;
 
-  pgstall_bpf* skel_ = nullptr;
+  // Declared first, destroyed last: links refer to its programs (USDT links
+  // to its USDT manager too).
+  std::unique_ptr<pgstall_bpf, SkelDeleter> skel_;
   std::vector<Probe> probes_;
-  std::vector<::bpf_link*> links_;  // by probe index, nullptr when detached
-  std::vector<::bpf_link*> usdt_links_;
+  std::vector<::bpf_program*> progs_;  // by probe index: the variant loaded (tp_btf or raw_tp)
+  std::vector<UniqueLink> links_;      // by probe index, empty when detached
+  std::vector<UniqueLink> usdt_links_;
   std::vector<UsdtProbe> usdt_;
   std::vector<std::pair<uint64_t, uint64_t>> usdt_binaries_;  // (dev, inode) attached
   bool usdt_on_ = false;
@@ -171,17 +203,19 @@ class Tracer {
   SyscallMode lwlock_mode_ = SyscallMode::Always;
   bool lwlock_on_ = false;
   uint64_t lwlock_attached_ns_ = 0;
-  std::vector<::bpf_link*> lwlock_links_;
-  std::vector<int> usdt_exe_fds_;  // each attached binary, open: attachable later even if replaced
-  std::vector<::bpf_link*> sample_links_;
-  std::vector<int> sample_fds_;
+  std::vector<UniqueLink> lwlock_links_;
+  std::vector<UniqueFd> usdt_exe_fds_;  // each attached binary, open: attachable later even if replaced
+  std::vector<UniqueLink> sample_links_;  // each owns its perf event fd: libbpf closes it at detach
   SyscallMode mode_ = SyscallMode::Always;
   bool syscall_tracing_ = false;
-  std::unordered_map<int, int> pidfds_;  // pid -> pidfd
-  ::ring_buffer* ring_ = nullptr;
+  std::unordered_map<int, UniqueFd> pidfds_;  // pid -> pidfd
+  std::vector<std::string> degradations_;
+  std::string task_regs_missing_;  // why task_user_regs() cannot work here; empty: it can
   std::function<void(const void*, size_t)> cb_;
+  // Last, destroyed first: it calls back into cb_.
+  std::unique_ptr<::ring_buffer, RingDeleter> ring_;
 };
 
-uint64_t monotonic_ns();
+using pgstall::monotonic_ns;
 
 }  // namespace pgstall::capture

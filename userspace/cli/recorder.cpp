@@ -87,7 +87,7 @@ void Recorder::add_stall_stack(detect::Stall& st) {
   uint64_t pc = s->sleep_pc, sp = s->sleep_sp, fp = s->sleep_fp;
   if (s->off_ustack == PGSTALL_NO_STACK && s->off_kstack == PGSTALL_NO_STACK) {
     // Asleep since before pgstall: no switch-out seen. Its registers, now.
-    if (auto regs = tracer_.task_user_regs(st.pid, why)) std::tie(pc, sp, fp) = std::tuple((*regs)[0], (*regs)[1], (*regs)[2]);
+    if (auto regs = tracer_.task_user_regs(st.pid)) std::tie(pc, sp, fp) = std::tuple((*regs)[0], (*regs)[1], (*regs)[2]); else why = regs.error().message;
   }
   std::vector<uint64_t> pcs;
   if (st.state == 'D')  // its mmap lock may be held: reading its memory or maps could hang

@@ -185,17 +185,17 @@ int run_watch(const WatchOptions& o) {
     std::cerr << cmd << ": needs root (BPF programs, and /proc of other users' processes); run it with sudo\n";
     return 1;
   }
-  capture::Error cerr;
-  auto tracer = capture::Tracer::open(config_from(o, *settings), cerr);
-  if (!tracer) {
-    std::cerr << cmd << ": " << cerr.message << "\n";
+  auto opened = capture::Tracer::open(config_from(o, *settings));
+  if (!opened) {
+    std::cerr << cmd << ": " << opened.error().message << "\n";
     return 1;
   }
+  std::unique_ptr<capture::Tracer> tracer = std::move(*opened);
   tracer->self_test();
   std::vector<std::string> warnings;
-  std::string err;
-  if (o.record && wants_stacks(o) && o.oncpu_hz > 0 && !tracer->start_sampling(o.oncpu_hz, err))
-    warnings.push_back("no on-CPU stacks: " + err);
+  if (o.record && wants_stacks(o) && o.oncpu_hz > 0)
+    if (auto sampling = tracer->start_sampling(o.oncpu_hz); !sampling)
+      warnings.push_back("no on-CPU stacks: " + sampling.error().message);
   capture::Session session(*tracer, {o.pids, o.data_dirs, !o.no_wait_events});
   if (auto started = session.start(); !started) {
     std::cerr << cmd << ": " << started.error().message << "\n";
@@ -209,12 +209,14 @@ int run_watch(const WatchOptions& o) {
     const bool sampling = wants_stacks(o) && warnings.empty();
     const output::RecordingFacts meta{PGSTALL_VERSION, settings->to_json(), wants_stacks(o),
                                       sampling ? o.oncpu_hz : 0, !o.no_usdt};
+    std::string err;
     if (!rec.open(o.output, output::recording_meta(meta, clock), err)) {
       std::cerr << cmd << ": " << err << "\n";
       return 2;
     }
     sink.record_to([&rec](const nlohmann::json& j) { rec.event(j); });
   }
+  for (const auto& d : tracer->degradations()) warnings.push_back(d);
   for (auto& w : output::probe_warnings(tracer->probes())) warnings.push_back(std::move(w));
   for (auto& n : session.take_notices()) warnings.push_back(std::move(n));
   sink.emit(output::start_event(start_facts(o, *tracer, session, *settings, warnings)));
@@ -232,6 +234,7 @@ int run_watch(const WatchOptions& o) {
   }
   int rc = loop.finish(cmd);
   if (!o.record) return rc;
+  std::string err;
   if (!rec.close(stop_reason, err)) {
     std::cerr << cmd << ": writing " << o.output << " failed: " << err << "\n";
     return 1;

@@ -94,12 +94,12 @@ void Inspector::add_user_stack(detect::Stall& stall, const std::vector<std::stri
   // process_vm_readv. Not in D state: the reads take the process' mmap lock,
   // which a D-state sleeper may hold — the read would hang the watch.
   if (stall.state != 'S' || stall.detail.contains("stack")) return;
-  std::string why;
-  auto regs = tracer_.task_user_regs(stall.pid, why);
+  auto regs = tracer_.task_user_regs(stall.pid);
   if (!regs) {
-    spdlog::debug("no user stack for pid {}: {}", stall.pid, why);
+    spdlog::debug("no user stack for pid {}: {}", stall.pid, regs.error().message);
     return;
   }
+  std::string why;
   auto pcs = capture::unwind_user_stack(stall.pid, (*regs)[0], (*regs)[1], (*regs)[2], PGSTALL_STACK_DEPTH, why);
   if (pcs.size() < 2) {
     spdlog::debug("no user stack for pid {}: {}", stall.pid, why.empty() ? "too few frames" : why);
