@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "capture/unwind.h"
+#include "symbols/unwind.h"
 #include "model/procfs.h"
 #include "model/relpath.h"
 #include "model/syscalls.h"
@@ -675,7 +675,7 @@ void Session::add_user_stack(detect::Stall& stall, const std::vector<std::string
     spdlog::debug("no user stack for pid {}: {}", stall.pid, why);
     return;
   }
-  auto pcs = unwind_user_stack(stall.pid, (*regs)[0], (*regs)[1], (*regs)[2], PGSTALL_STACK_DEPTH, why);
+  auto pcs = symbols::unwind_user_stack(stall.pid, (*regs)[0], (*regs)[1], (*regs)[2], PGSTALL_STACK_DEPTH, why);
   if (pcs.size() < 2) {
     spdlog::debug("no user stack for pid {}: {}", stall.pid, why.empty() ? "too few frames" : why);
     return;

@@ -13,7 +13,7 @@
 
 #include "capture/tracer.h"
 #include "capture/pgmem.h"
-#include "capture/symbolize.h"
+#include "symbols/symbolize.h"
 #include "detect/detector.h"
 #include "model/checkpoint.h"
 #include "model/title.h"
@@ -161,7 +161,7 @@ class Session {
   std::vector<std::string> notices_;
   uint64_t pg_wait_records_ = 0;
   WaitEventReader wait_reader_;
-  Symbolizer symbolizer_;
+  symbols::Symbolizer symbolizer_;
   bool wait_read_warned_ = false;
   uint64_t wait_read_errors_ = 0;
   // The PGPROC/LOCK walk behind a Lock wait event (model/lockgraph.h).

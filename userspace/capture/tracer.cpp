@@ -18,7 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "capture/elfnotes.h"
+#include "symbols/elfnotes.h"
 #include "pgstall.skel.h"
 
 namespace pgstall::capture {
@@ -281,7 +281,7 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
   char target[PATH_MAX] = {};
   ssize_t n = readlink(exe.c_str(), target, sizeof target - 1);
   std::string shown = n > 0 ? std::string(target, n) : exe;
-  auto sites = usdt_sites(exe, "postgresql");
+  auto sites = symbols::usdt_sites(exe, "postgresql");
   int attached = 0;
   std::string first_error;
   for (const auto& u : kUsdt) {
@@ -302,7 +302,7 @@ bool Tracer::attach_usdt(int pid, std::string& err) {
         }
       }
     } else if (u.plain) {
-      for (uint64_t off : usdt_file_offsets(exe, "postgresql", u.name)) {
+      for (uint64_t off : symbols::usdt_file_offsets(exe, "postgresql", u.name)) {
         if (bpf_link* link = bpf_program__attach_uprobe(u.prog(skel_), false, -1, exe.c_str(), off)) {
           usdt_links_.push_back(link);
           p.attached = true;

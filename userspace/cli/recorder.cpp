@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "capture/unwind.h"
+#include "symbols/unwind.h"
 #include "flame/flame.h"
 #include "model/syscalls.h"
 
@@ -93,7 +93,7 @@ void Recorder::add_stall_stack(detect::Stall& st) {
   if (st.state == 'D')  // its mmap lock may be held: reading its memory or maps could hang
     why = "D state: memory not read";
   else
-    pcs = capture::unwind_user_stack(st.pid, pc, sp, fp, PGSTALL_STACK_DEPTH, why);
+    pcs = symbols::unwind_user_stack(st.pid, pc, sp, fp, PGSTALL_STACK_DEPTH, why);
   if (auto again = tracer_.state(st.pid); !again || again->offcpu_since_ns != s->offcpu_since_ns) {
     pcs.clear();  // it ran meanwhile: the stack read may mix two moments
     why = "it woke up while being read";

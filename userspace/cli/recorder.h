@@ -10,14 +10,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "capture/ksyms.h"
 #include "capture/session.h"
-#include "capture/stacknames.h"
-#include "capture/symbolize.h"
 #include "capture/tracer.h"
 #include "detect/detector.h"
 #include "output/format.h"
 #include "record/file.h"
+#include "symbols/ksyms.h"
+#include "symbols/stacknames.h"
+#include "symbols/symbolize.h"
 
 namespace pgstall::cli {
 
@@ -58,9 +58,9 @@ class Recorder {
   capture::Tracer& tracer_;
   capture::Session& session_;
   const output::Clock& clock_;
-  capture::Symbolizer user_syms_;
-  capture::KernelSymbols kernel_syms_;
-  capture::StackNamer namer_;
+  symbols::Symbolizer user_syms_;
+  symbols::KernelSymbols kernel_syms_;
+  symbols::StackNamer namer_;
   std::unique_ptr<record::Writer> writer_;
   std::string write_error_;
   std::map<int, std::string> titles_written_;  // pid -> title last written

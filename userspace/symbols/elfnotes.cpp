@@ -1,4 +1,4 @@
-#include "capture/elfnotes.h"
+#include "symbols/elfnotes.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <optional>
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 
 namespace {
 
@@ -112,4 +112,4 @@ std::vector<uint64_t> usdt_file_offsets(const std::string& path, const std::stri
   return out;
 }
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

@@ -1,4 +1,4 @@
-#include "capture/symbolize.h"
+#include "symbols/symbolize.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -15,7 +15,7 @@
 
 #include "capture/pgmem.h"
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 namespace {
 
 std::string base_name(std::string_view path) {
@@ -139,7 +139,7 @@ std::vector<Symbolizer::Mapping> read_maps(int pid) {
   std::ifstream in(fmt::format("/proc/{}/maps", pid));
   std::string line;
   while (in && std::getline(in, line))
-    if (auto m = parse_maps_line(line))
+    if (auto m = capture::parse_maps_line(line))
       out.push_back({m->start, m->end, m->offset, makedev(m->dev_major, m->dev_minor), m->inode, std::string(m->path)});
   return out;
 }
@@ -195,4 +195,4 @@ std::vector<std::string> Symbolizer::symbolize(int pid, const std::vector<uint64
   return out;
 }
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

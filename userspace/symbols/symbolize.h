@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 
 class Symbolizer {
  public:
@@ -85,4 +85,4 @@ class Symbolizer {
   std::string debug_root_ = "/usr/lib/debug";
 };
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 
 // Return addresses, innermost (pc) first; at most max_frames. Empty with a
 // reason in err when the process is gone or nothing could be unwound.
 std::vector<uint64_t> unwind_user_stack(int pid, uint64_t pc, uint64_t sp, uint64_t fp, size_t max_frames,
                                         std::string& err);
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

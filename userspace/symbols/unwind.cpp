@@ -1,4 +1,4 @@
-#include "capture/unwind.h"
+#include "symbols/unwind.h"
 
 #include <elfutils/libdwfl.h>
 #include <sys/uio.h>
@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 namespace {
 
 struct Ctx {
@@ -101,4 +101,4 @@ std::vector<uint64_t> unwind_user_stack(int pid, uint64_t pc, uint64_t sp, uint6
   return out;
 }
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

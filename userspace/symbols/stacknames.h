@@ -8,11 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "capture/ksyms.h"
-#include "capture/symbolize.h"
 #include "capture/tracer.h"
+#include "symbols/ksyms.h"
+#include "symbols/symbolize.h"
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 
 // Off-CPU sleep class: "Lock" / "LWLock" (Postgres said so through USDT),
 // "IO" (D state or a file syscall), "Sleep" (a timed nap), "Wait" (latch,
@@ -21,7 +21,7 @@ std::string offcpu_class(uint32_t prev_state, int sc_nr, uint32_t pg);
 
 class StackNamer {
  public:
-  StackNamer(const Tracer& tracer, Symbolizer& user, const KernelSymbols& kernel)
+  StackNamer(const capture::Tracer& tracer, Symbolizer& user, const KernelSymbols& kernel)
       : tracer_(tracer), user_(user), kernel_(kernel) {}
 
   // One JSON entry per drained stack:
@@ -31,7 +31,7 @@ class StackNamer {
   // Frames run from the outermost user frame to the innermost kernel frame;
   // kernel frames end in " [k]". A stack that could not be kept is "[lost]".
   // frozen: pids in D state, whose maps are not read now (see Symbolizer).
-  nlohmann::json name(const StackDrain& d, const std::set<int>& frozen = {});
+  nlohmann::json name(const capture::StackDrain& d, const std::set<int>& frozen = {});
 
   // The frames of one stack pair (user then kernel, root first).
   std::vector<std::string> frames(int tgid, int32_t kstack, int32_t ustack);
@@ -41,10 +41,10 @@ class StackNamer {
   std::set<int32_t> take_named_ids() { return std::exchange(named_, {}); }
 
  private:
-  const Tracer& tracer_;
+  const capture::Tracer& tracer_;
   Symbolizer& user_;
   const KernelSymbols& kernel_;
   std::set<int32_t> named_;
 };
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

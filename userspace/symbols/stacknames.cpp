@@ -1,4 +1,4 @@
-#include "capture/stacknames.h"
+#include "symbols/stacknames.h"
 
 #include <map>
 
@@ -7,12 +7,12 @@
 #include "capture/session.h"
 #include "model/syscalls.h"
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 
 std::string offcpu_class(uint32_t prev_state, int sc_nr, uint32_t pg) {
   if (pg == 1) return "Lock";
   if (pg == 2) return "LWLock";
-  const char st = task_state_char(prev_state);
+  const char st = capture::task_state_char(prev_state);
   const auto cls = sc_nr >= 0 ? model::syscall_class(sc_nr) : model::SyscallClass::Other;
   if ((st == 'D') || cls == model::SyscallClass::FileIo) return "IO";
   if (cls == model::SyscallClass::Sleep) return "Sleep";
@@ -55,14 +55,14 @@ std::vector<std::string> StackNamer::frames(int tgid, int32_t kstack, int32_t us
   return out;
 }
 
-nlohmann::json StackNamer::name(const StackDrain& d, const std::set<int>& frozen) {
+nlohmann::json StackNamer::name(const capture::StackDrain& d, const std::set<int>& frozen) {
   nlohmann::json out = nlohmann::json::array();
   user_.begin_batch(frozen);
   for (const auto& [k, v] : d.offcpu) {
     out.push_back({{"kind", "offcpu"},
                    {"pid", k.pid},
                    {"tgid", k.tgid},
-                   {"state", std::string(1, task_state_char(k.state))},
+                   {"state", std::string(1, capture::task_state_char(k.state))},
                    {"syscall", k.sc_nr >= 0 ? nlohmann::json(model::syscall_name(k.sc_nr)) : nlohmann::json(nullptr)},
                    {"class", offcpu_class(k.state, k.sc_nr, k.pg)},
                    {"weight", v.ns},
@@ -82,4 +82,4 @@ nlohmann::json StackNamer::name(const StackDrain& d, const std::set<int>& frozen
   return out;
 }
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols
