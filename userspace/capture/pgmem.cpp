@@ -25,20 +25,6 @@ namespace {
 constexpr std::string_view kDeleted = " (deleted)";
 constexpr size_t kMaxMapsBytes = 64u << 20;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 class ElfHandle {
  public:
   explicit ElfHandle(Elf* e) : e_(e) {}
@@ -168,8 +154,8 @@ ExeLink read_exe_link(int pid) {
 template <typename Match>
 std::optional<MapsLine> find_mapping(int pid, Match match, int& error) {
   const std::string path = "/proc/" + std::to_string(pid) + "/maps";
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     error = errno;
     return std::nullopt;
   }
@@ -363,20 +349,8 @@ std::optional<PgExecutable> inspect_executable(int fd, std::string& err) {
 WaitEventReader::WaitEventReader() = default;
 WaitEventReader::~WaitEventReader() = default;
 
-WaitEventReader::PidFd::~PidFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-WaitEventReader::PidFd& WaitEventReader::PidFd::operator=(PidFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
 bool WaitEventReader::still_same(int pid, const Target& t) {
-  if (t.pidfd.get() >= 0) {
+  if (t.pidfd) {
     // A pidfd turns readable once its process has exited.
     pollfd p{t.pidfd.get(), POLLIN, 0};
     return ::poll(&p, 1, 0) == 0;
@@ -390,8 +364,8 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
   // Everything below is about the process this pidfd names, if still_same()
   // holds at the end. Without a pidfd (old kernel, out of fds) the start time
   // stands in for it.
-  t.pidfd = PidFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (t.pidfd.get() < 0 && errno == ESRCH) {
+  t.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!t.pidfd && errno == ESRCH) {
     err = exited(pid);
     return std::nullopt;
   }
@@ -431,8 +405,8 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
                    static_cast<int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 + sb.st_mtim.tv_nsec};
   auto it = exes_.find(key);
   if (it == exes_.end()) {
-    Fd fd(::open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
+    UniqueFd fd(::open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
       err = errno_message(pid, errno, "open " + exe_link);
       return std::nullopt;
     }

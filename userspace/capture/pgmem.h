@@ -18,7 +18,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
+
+#include "util/fd.h"
 
 namespace pgstall::capture {
 
@@ -109,19 +110,8 @@ class WaitEventReader {
     int64_t mtime_ns;
     auto operator<=>(const ExeKey&) const = default;
   };
-  class PidFd {
-   public:
-    explicit PidFd(int fd = -1) : fd_(fd) {}
-    ~PidFd();
-    PidFd(PidFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    PidFd& operator=(PidFd&& o) noexcept;
-    int get() const { return fd_; }
-
-   private:
-    int fd_;
-  };
   struct Target {
-    PidFd pidfd;             // -1 when pidfd_open failed: starttime decides
+    UniqueFd pidfd;          // none when pidfd_open failed: starttime decides
     uint64_t starttime = 0;  // /proc/PID/stat field 22
     uint64_t ptr_addr = 0;
     uint64_t last_target = 0;  // what my_wait_event_info held at the last read
