@@ -27,6 +27,7 @@
 #include "capture/pgmem.h"
 #include "model/procfs.h"
 #include "model/wait_event.h"
+#include "symbols/elf.h"
 
 using pgstall::capture::WaitEventReader;
 using namespace std::chrono_literals;
@@ -276,10 +277,10 @@ TEST(PgMem, InspectsTheInstalledServerBinary) {
   const std::string bin = pg_bindir() + "/postgres";
   const int fd = open(bin.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0) << bin;
-  std::string err;
-  const auto x = pgstall::capture::inspect_executable(fd, err);
-  close(fd);
-  ASSERT_TRUE(x) << err;
+  const auto elf = pgstall::symbols::ElfFile::open(pgstall::UniqueFd(fd));
+  ASSERT_TRUE(elf) << elf.error().message;
+  const auto x = pgstall::capture::inspect_executable(*elf);
+  ASSERT_TRUE(x) << x.error().message;
   EXPECT_TRUE(x->is_postgres);
   EXPECT_TRUE(x->has_symbols);
   EXPECT_EQ(x->ptr_size, 8u);

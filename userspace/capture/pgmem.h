@@ -20,6 +20,11 @@
 #include <string_view>
 
 #include "util/fd.h"
+#include "util/result.h"
+
+namespace pgstall::symbols {
+class ElfFile;
+}
 
 namespace pgstall::capture {
 
@@ -39,9 +44,9 @@ struct PgExecutable {
   unsigned ptr_size = 8;  // 4 for an ELFCLASS32 binary
 };
 
-// Reads an open ELF file (any fd: /proc/PID/exe, a path, a map_files entry).
-// nullopt with a reason when it is not an ELF executable this host can read.
-std::optional<PgExecutable> inspect_executable(int fd, std::string& err);
+// Reads an open ELF file (from any fd: /proc/PID/exe, a path, a map_files
+// entry). An error says why it is not an ELF executable this host can read.
+Result<PgExecutable> inspect_executable(const symbols::ElfFile& elf);
 
 // Why the wait event of a process running `exe` cannot be read, nullopt when
 // it can (my_wait_event_info is there). `pg_major` 0 = unknown. For messages

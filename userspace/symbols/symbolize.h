@@ -56,11 +56,9 @@ class Symbolizer {
     uint64_t start, size;
     std::string name;
   };
-  struct FileSyms {
+  struct File {
     std::vector<Sym> syms;  // sorted by start; zero-size symbols dropped
     std::string build_id;
-  };
-  struct File : FileSyms {
     struct Load {
       uint64_t vaddr, offset, filesz;
     };
