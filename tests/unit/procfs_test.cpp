@@ -12,6 +12,7 @@
 #include <climits>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace pgstall::model {
 namespace {
@@ -200,6 +201,37 @@ TEST(ProcLinks, CwdAndExe) {
     ASSERT_TRUE(exe);
     EXPECT_EQ(exe->front(), '/');
     EXPECT_FALSE(read_proc_link(getpid(), "stat"));  // not a link
+}
+
+// A backend asleep in epoll_wait, then a writer stuck behind a frozen
+// filesystem (a module frame), as root reads them in /proc/PID/stack.
+TEST(ParseProcStack, FunctionNamesInnermostFirst) {
+    constexpr std::string_view kEpoll =
+        "[<0>] do_epoll_wait+0x4b7/0x5e0\n"
+        "[<0>] __x64_sys_epoll_wait+0x6f/0x110\n"
+        "[<0>] do_syscall_64+0x55/0xb0\n"
+        "[<0>] entry_SYSCALL_64_after_hwframe+0x6e/0xd8\n";
+    EXPECT_EQ(parse_proc_stack(kEpoll), (std::vector<std::string>{"do_epoll_wait", "__x64_sys_epoll_wait",
+                                                                  "do_syscall_64",
+                                                                  "entry_SYSCALL_64_after_hwframe"}));
+    constexpr std::string_view kFrozen =
+        "[<0>] percpu_rwsem_wait+0x10b/0x130\n"
+        "[<0>] ext4_page_mkwrite+0x3c5/0x560 [ext4]\n"
+        "[<0>] do_page_mkwrite+0x53/0xc0";  // no final newline
+    EXPECT_EQ(parse_proc_stack(kFrozen),
+              (std::vector<std::string>{"percpu_rwsem_wait", "ext4_page_mkwrite", "do_page_mkwrite"}));
+}
+
+TEST(ParseProcStack, SkipsWhatIsNotAFrame) {
+    EXPECT_TRUE(parse_proc_stack("").empty());
+    EXPECT_TRUE(parse_proc_stack("\n\n").empty());
+    EXPECT_TRUE(parse_proc_stack("no frame here\n[<0>] +0x10/0x20\n").empty());
+    EXPECT_EQ(parse_proc_stack("garbage\n[<0>] schedule+0x3d/0xd0\n"), std::vector<std::string>{"schedule"});
+}
+
+TEST(ReadProcStack, MissingProcessGivesNothing) {
+    EXPECT_TRUE(read_proc_stack(0).empty());
+    EXPECT_TRUE(read_proc_stack(-1).empty());
 }
 
 }  // namespace

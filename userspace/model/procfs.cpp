@@ -138,4 +138,24 @@ std::optional<ProcStat> read_proc_stat(int pid) {
     return parse_proc_stat(*text);
 }
 
+std::vector<std::string> parse_proc_stack(std::string_view text) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        const size_t nl = text.find('\n');
+        const std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        const size_t sp = line.find("] ");
+        if (sp == std::string_view::npos) continue;
+        std::string_view fn = line.substr(sp + 2);
+        fn = fn.substr(0, fn.find('+'));
+        if (!fn.empty()) out.emplace_back(fn);
+    }
+    return out;
+}
+
+std::vector<std::string> read_proc_stack(int pid) {
+    const auto text = read_proc_file(pid, "stack");
+    return text ? parse_proc_stack(*text) : std::vector<std::string>();
+}
+
 }  // namespace pgstall::model
