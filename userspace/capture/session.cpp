@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "symbols/unwind.h"
+#include "symbols/stall_stack.h"
 #include "model/procfs.h"
 #include "model/relpath.h"
 #include "model/syscalls.h"
@@ -675,17 +675,13 @@ void Session::add_user_stack(detect::Stall& stall, const std::vector<std::string
     spdlog::debug("no user stack for pid {}: {}", stall.pid, why);
     return;
   }
-  auto pcs = symbols::unwind_user_stack(stall.pid, (*regs)[0], (*regs)[1], (*regs)[2], PGSTALL_STACK_DEPTH, why);
-  if (pcs.size() < 2) {
-    spdlog::debug("no user stack for pid {}: {}", stall.pid, why.empty() ? "too few frames" : why);
+  auto frames = symbols::unwind_stall_stack(stall.pid, {(*regs)[0], (*regs)[1], (*regs)[2]}, symbolizer_,
+                                            symbols::kernel_tail(kernel_inner_first));
+  if (!frames) {
+    spdlog::debug("no user stack for pid {}: {}", stall.pid, frames.error().message);
     return;
   }
-  for (size_t i = 1; i < pcs.size(); ++i) --pcs[i];  // return addresses: inside their call
-  auto names = symbolizer_.symbolize(stall.pid, pcs);
-  if (names.size() != pcs.size()) return;
-  std::vector<std::string> frames(names.rbegin(), names.rend());  // root first
-  for (auto it = kernel_inner_first.rbegin(); it != kernel_inner_first.rend(); ++it) frames.push_back(*it + " [k]");
-  stall.detail["stack"] = frames;
+  stall.detail["stack"] = *frames;  // root first
   stall.detail["stack_unwind"] = "dwarf";
 }
 
@@ -720,17 +716,8 @@ void Session::enrich(detect::Stall& stall) {
         {"flags", model::checkpoint_flags_text(c->flags)}};
   }
   if (auto w = model::read_proc_file(pid, "wchan"); w && !w->empty() && *w != "0") stall.detail["wchan"] = *w;
-  if (auto stack = model::read_proc_file(pid, "stack")) {
-    // "[<0>] percpu_rwsem_wait+0x10b/0x130": keep the function names.
-    std::vector<std::string> frames;
-    std::istringstream in(*stack);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto sp = line.find("] ");
-      std::string fn = sp == std::string::npos ? line : line.substr(sp + 2);
-      fn = fn.substr(0, fn.find('+'));
-      if (!fn.empty()) frames.push_back(fn);
-    }
+  {
+    const std::vector<std::string> frames = model::read_proc_stack(pid);  // innermost first
     if (!frames.empty()) {
       stall.detail["kernel_stack"] = frames;
       add_user_stack(stall, frames);

@@ -2,16 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
+#include <optional>
 #include <unistd.h>
 
 #include <fstream>
 
 #include <fmt/format.h>
 
-#include "symbols/unwind.h"
 #include "flame/flame.h"
+#include "model/procfs.h"
 #include "model/syscalls.h"
+#include "symbols/stall_stack.h"
 
 namespace pgstall::cli {
 
@@ -55,26 +56,6 @@ std::string Recorder::root_of(int tgid) const {
   return "";
 }
 
-namespace {
-
-// /proc/PID/stack, root first, as frames ("do_epoll_wait [k]").
-std::vector<std::string> kernel_stack_now(int pid) {
-  std::vector<std::string> inner_first;
-  std::ifstream in(fmt::format("/proc/{}/stack", pid));
-  std::string line;
-  while (std::getline(in, line)) {
-    // "[<0>] do_epoll_wait+0x4b7/0x5e0"
-    auto sp = line.find("] ");
-    if (sp == std::string::npos) continue;
-    std::string name = line.substr(sp + 2);
-    name = name.substr(0, name.find('+'));
-    if (!name.empty()) inner_first.push_back(name + " [k]");
-  }
-  return {inner_first.rbegin(), inner_first.rend()};
-}
-
-}  // namespace
-
 void Recorder::add_stall_stack(detect::Stall& st) {
   if (!tracer_.stacks_enabled()) return;
   auto s = tracer_.state(st.pid);
@@ -84,35 +65,30 @@ void Recorder::add_stall_stack(detect::Stall& st) {
   // switch-out (the frame-pointer walk loses the caller of the libc
   // function it sleeps in); the frame-pointer stack when that fails.
   std::string why;
-  uint64_t pc = s->sleep_pc, sp = s->sleep_sp, fp = s->sleep_fp;
+  symbols::UserRegs regs{s->sleep_pc, s->sleep_sp, s->sleep_fp};
   if (s->off_ustack == PGSTALL_NO_STACK && s->off_kstack == PGSTALL_NO_STACK) {
     // Asleep since before pgstall: no switch-out seen. Its registers, now.
-    if (auto regs = tracer_.task_user_regs(st.pid, why)) std::tie(pc, sp, fp) = std::tuple((*regs)[0], (*regs)[1], (*regs)[2]);
+    if (auto r = tracer_.task_user_regs(st.pid, why)) regs = {(*r)[0], (*r)[1], (*r)[2]};
   }
-  std::vector<uint64_t> pcs;
-  if (st.state == 'D')  // its mmap lock may be held: reading its memory or maps could hang
+  std::optional<std::vector<std::string>> frames;
+  if (st.state == 'D') {  // its mmap lock may be held: reading its memory or maps could hang
     why = "D state: memory not read";
-  else
-    pcs = symbols::unwind_user_stack(st.pid, pc, sp, fp, PGSTALL_STACK_DEPTH, why);
+  } else {
+    // No kernel stack taken either: the kernel's own account, now.
+    auto kernel = s->off_kstack == PGSTALL_NO_STACK ? symbols::kernel_tail(model::read_proc_stack(st.pid))
+                                                    : namer_.kernel_frames(s->off_kstack);
+    auto unwound = symbols::unwind_stall_stack(st.pid, regs, user_syms_, std::move(kernel));
+    if (unwound)
+      frames = std::move(*unwound);
+    else if (why.empty() || unwound.error().message != symbols::kTooFewFrames)
+      why = unwound.error().message;  // "too few frames" says less than why the registers were not read
+  }
   if (auto again = tracer_.state(st.pid); !again || again->offcpu_since_ns != s->offcpu_since_ns) {
-    pcs.clear();  // it ran meanwhile: the stack read may mix two moments
+    frames.reset();  // it ran meanwhile: the stack read may mix two moments
     why = "it woke up while being read";
   }
-  std::vector<std::string> user;
-  if (pcs.size() >= 2) {
-    for (size_t i = 1; i < pcs.size(); ++i) --pcs[i];  // return addresses: look inside the call
-    user = user_syms_.symbolize(st.pid, pcs);
-  }
-  if (user.size() >= 2) {
-    std::vector<std::string> frames(user.rbegin(), user.rend());
-    if (s->off_kstack == PGSTALL_NO_STACK) {
-      // No kernel stack taken either: the kernel's own account, now.
-      for (auto& k : kernel_stack_now(st.pid)) frames.push_back(std::move(k));
-    } else {
-      for (auto& k : namer_.frames(st.pid, s->off_kstack, PGSTALL_NO_STACK))
-        if (k != "[no stack]") frames.push_back(std::move(k));
-    }
-    st.detail["stack"] = frames;  // root first
+  if (frames) {
+    st.detail["stack"] = *frames;  // root first
     st.detail["stack_unwind"] = "dwarf";
   } else {
     if (st.state == 'D') user_syms_.begin_batch({st.pid});  // named from maps already kept, not read now

@@ -22,6 +22,13 @@ std::string offcpu_class(uint32_t prev_state, int sc_nr, uint32_t pg) {
 }
 
 std::vector<std::string> StackNamer::frames(int tgid, int32_t kstack, int32_t ustack) {
+  std::vector<std::string> out = user_frames(tgid, ustack);
+  for (auto& k : kernel_frames(kstack)) out.push_back(std::move(k));
+  if (out.empty()) out.push_back("[no stack]");
+  return out;
+}
+
+std::vector<std::string> StackNamer::user_frames(int tgid, int32_t ustack) {
   std::vector<std::string> out;
   if (ustack == PGSTALL_LOST_STACK) {
     out.push_back("[user stack lost]");
@@ -36,6 +43,11 @@ std::vector<std::string> StackNamer::frames(int tgid, int32_t kstack, int32_t us
     if (ips.empty()) out.push_back("[user stack gone]");
     for (auto it = names.rbegin(); it != names.rend(); ++it) out.push_back(*it);
   }
+  return out;
+}
+
+std::vector<std::string> StackNamer::kernel_frames(int32_t kstack) {
+  std::vector<std::string> out;
   if (kstack == PGSTALL_LOST_STACK) {
     out.push_back("[kernel stack lost] [k]");
   } else if (kstack >= 0) {
@@ -51,7 +63,6 @@ std::vector<std::string> StackNamer::frames(int tgid, int32_t kstack, int32_t us
       out.push_back(name + " [k]");
     }
   }
-  if (out.empty()) out.push_back("[no stack]");
   return out;
 }
 

@@ -35,12 +35,16 @@ class StackNamer {
 
   // The frames of one stack pair (user then kernel, root first).
   std::vector<std::string> frames(int tgid, int32_t kstack, int32_t ustack);
+  // The kernel part alone, root first; empty for PGSTALL_NO_STACK.
+  std::vector<std::string> kernel_frames(int32_t kstack);
 
   // Stack ids named since the last call: the caller frees those no thread
   // still refers to.
   std::set<int32_t> take_named_ids() { return std::exchange(named_, {}); }
 
  private:
+  std::vector<std::string> user_frames(int tgid, int32_t ustack);
+
   const capture::Tracer& tracer_;
   Symbolizer& user_;
   const KernelSymbols& kernel_;

@@ -6,14 +6,20 @@
 // so the caller that a frame-pointer walk loses (epoll_wait's caller,
 // WaitEventSetWait) is there.
 #include <cstdint>
-#include <string>
 #include <vector>
+
+#include "util/result.h"
 
 namespace pgstall::symbols {
 
-// Return addresses, innermost (pc) first; at most max_frames. Empty with a
-// reason in err when the process is gone or nothing could be unwound.
-std::vector<uint64_t> unwind_user_stack(int pid, uint64_t pc, uint64_t sp, uint64_t fp, size_t max_frames,
-                                        std::string& err);
+// A thread's user registers where it left user mode.
+struct UserRegs {
+  uint64_t pc = 0, sp = 0, fp = 0;
+};
+
+// Return addresses, innermost (pc) first; at most max_frames (possibly none).
+// An error says why not: no registers, the process is gone, nothing could be
+// unwound.
+Result<std::vector<uint64_t>> unwind_user_stack(int pid, const UserRegs& regs, size_t max_frames);
 
 }  // namespace pgstall::symbols
