@@ -29,46 +29,47 @@ std::vector<std::string> StackNamer::frames(int tgid, int32_t kstack, int32_t us
 }
 
 std::vector<std::string> StackNamer::user_frames(int tgid, int32_t ustack) {
-  std::vector<std::string> out;
-  if (ustack == PGSTALL_LOST_STACK) {
-    out.push_back("[user stack lost]");
-  } else if (ustack >= 0) {
-    named_.insert(ustack);
-    auto ips = tracer_.stack(ustack);
-    auto names = user_.symbolize(tgid, ips);
-    if (names.size() != ips.size()) {
-      names.clear();
-      for (uint64_t ip : ips) names.push_back(fmt::format("[unknown]+{:#x}", ip));
-    }
-    if (ips.empty()) out.push_back("[user stack gone]");
-    for (auto it = names.rbegin(); it != names.rend(); ++it) out.push_back(*it);
+  if (ustack == PGSTALL_LOST_STACK) return {"[user stack lost]"};
+  if (ustack < 0) return {};
+  named_.insert(ustack);
+  if (auto it = user_cache_.find({tgid, ustack}); caching_ && it != user_cache_.end()) return it->second;
+  auto ips = tracer_.stack(ustack);
+  auto names = user_.symbolize(tgid, ips);
+  if (names.size() != ips.size()) {
+    names.clear();
+    for (uint64_t ip : ips) names.push_back(fmt::format("[unknown]+{:#x}", ip));
   }
+  std::vector<std::string> out;
+  if (ips.empty()) out.push_back("[user stack gone]");
+  for (auto it = names.rbegin(); it != names.rend(); ++it) out.push_back(*it);
+  if (caching_) user_cache_[{tgid, ustack}] = out;
   return out;
 }
 
 std::vector<std::string> StackNamer::kernel_frames(int32_t kstack) {
+  if (kstack == PGSTALL_LOST_STACK) return {"[kernel stack lost] [k]"};
+  if (kstack < 0) return {};
+  named_.insert(kstack);
+  if (auto it = kernel_cache_.find(kstack); caching_ && it != kernel_cache_.end()) return it->second;
+  auto ips = tracer_.stack(kstack);
   std::vector<std::string> out;
-  if (kstack == PGSTALL_LOST_STACK) {
-    out.push_back("[kernel stack lost] [k]");
-  } else if (kstack >= 0) {
-    named_.insert(kstack);
-    auto ips = tracer_.stack(kstack);
-    if (ips.empty()) out.push_back("[kernel stack gone] [k]");
-    for (auto it = ips.rbegin(); it != ips.rend(); ++it) {
-      std::string name = kernel_.name(*it);
-      // pgstall's own program and the tracepoint glue that ran it, where the stack was taken.
-      if (name.rfind("bpf_prog_", 0) == 0 || name.rfind("bpf_trace_run", 0) == 0 || name.rfind("__bpf_trace_", 0) == 0 ||
-          name.rfind("__traceiter_", 0) == 0)
-        continue;
-      out.push_back(name + " [k]");
-    }
+  if (ips.empty()) out.push_back("[kernel stack gone] [k]");
+  for (auto it = ips.rbegin(); it != ips.rend(); ++it) {
+    std::string name = kernel_.name(*it);
+    // pgstall's own program and the tracepoint glue that ran it, where the stack was taken.
+    if (name.rfind("bpf_prog_", 0) == 0 || name.rfind("bpf_trace_run", 0) == 0 || name.rfind("__bpf_trace_", 0) == 0 ||
+        name.rfind("__traceiter_", 0) == 0)
+      continue;
+    out.push_back(name + " [k]");
   }
+  if (caching_) kernel_cache_[kstack] = out;
   return out;
 }
 
 nlohmann::json StackNamer::name(const capture::StackDrain& d, const std::set<int>& frozen) {
   nlohmann::json out = nlohmann::json::array();
   user_.begin_batch(frozen);
+  caching_ = true;
   for (const auto& [k, v] : d.offcpu) {
     out.push_back({{"kind", "offcpu"},
                    {"pid", k.pid},
@@ -90,6 +91,9 @@ nlohmann::json StackNamer::name(const capture::StackDrain& d, const std::set<int
                    {"frames", frames(static_cast<int>(k.tgid), k.kstack, k.ustack)}});
   }
   user_.end_batch();
+  caching_ = false;
+  user_cache_.clear();
+  kernel_cache_.clear();
   return out;
 }
 

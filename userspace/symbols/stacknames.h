@@ -3,8 +3,11 @@
 // kallsyms, user frames from the processes' ELF symbols, and a class for
 // each off-CPU stack (what kind of sleep it was). What `record` writes.
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +52,11 @@ class StackNamer {
   Symbolizer& user_;
   const KernelSymbols& kernel_;
   std::set<int32_t> named_;
+  // Within name(): each stack named once. An id keeps its frames until it is
+  // freed, after the drain, and a batch reads each pid's maps once.
+  bool caching_ = false;
+  std::map<std::pair<int, int32_t>, std::vector<std::string>> user_cache_;  // (tgid, ustack)
+  std::map<int32_t, std::vector<std::string>> kernel_cache_;
 };
 
 }  // namespace pgstall::symbols
