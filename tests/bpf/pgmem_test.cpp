@@ -27,6 +27,7 @@
 #include "capture/pgmem.h"
 #include "model/procfs.h"
 #include "model/wait_event.h"
+#include "symbols/elf.h"
 
 using pgstall::capture::WaitEventReader;
 using namespace std::chrono_literals;
@@ -276,10 +277,10 @@ TEST(PgMem, InspectsTheInstalledServerBinary) {
   const std::string bin = pg_bindir() + "/postgres";
   const int fd = open(bin.c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0) << bin;
-  std::string err;
-  const auto x = pgstall::capture::inspect_executable(fd, err);
-  close(fd);
-  ASSERT_TRUE(x) << err;
+  const auto elf = pgstall::symbols::ElfFile::open(pgstall::UniqueFd(fd));
+  ASSERT_TRUE(elf) << elf.error().message;
+  const auto x = pgstall::capture::inspect_executable(*elf);
+  ASSERT_TRUE(x) << x.error().message;
   EXPECT_TRUE(x->is_postgres);
   EXPECT_TRUE(x->has_symbols);
   EXPECT_EQ(x->ptr_size, 8u);
@@ -328,30 +329,6 @@ TEST(PgMem, VersionFromInstallPath) {
   EXPECT_EQ(pg_major_from_path("/opt/postgresql/bin/postgres"), 0);
   EXPECT_EQ(pg_major_from_path("/usr/local/pgsql/bin/postgres"), 0);
   EXPECT_EQ(pg_major_from_path("/usr/lib/postgresql/15"), 0);
-}
-
-TEST(PgMem, ParsesMapsLines) {
-  using pgstall::capture::parse_maps_line;
-  auto m = parse_maps_line(
-      "55c852527000-55c8525f4000 r--p 00000000 fe:00 322894                     "
-      "/usr/lib/postgresql/15/bin/postgres (deleted)");
-  ASSERT_TRUE(m);
-  EXPECT_EQ(m->start, 0x55c852527000u);
-  EXPECT_EQ(m->end, 0x55c8525f4000u);
-  EXPECT_EQ(m->offset, 0u);
-  EXPECT_EQ(m->dev_major, 0xfeu);
-  EXPECT_EQ(m->dev_minor, 0u);
-  EXPECT_EQ(m->inode, 322894u);
-  EXPECT_EQ(m->path, "/usr/lib/postgresql/15/bin/postgres (deleted)");
-  m = parse_maps_line("7fc1e7f57000-7fc1e7f58000 rw-s 00871000 00:01 1025 /dev/zero (deleted)");
-  ASSERT_TRUE(m);
-  EXPECT_EQ(m->offset, 0x871000u);
-  EXPECT_EQ(m->dev_minor, 1u);
-  m = parse_maps_line("55c852dad000-55c852ddf000 rw-p 00000000 00:00 0 ");
-  ASSERT_TRUE(m);
-  EXPECT_EQ(m->path, "");
-  EXPECT_FALSE(parse_maps_line("garbage"));
-  EXPECT_FALSE(parse_maps_line("1000-2000 r--p zz 00:00 0"));
 }
 
 TEST(PgMem, PgSleepAndIdleSessionsMatchPgStatActivity) {

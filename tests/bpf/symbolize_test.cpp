@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "../integration/harness.h"
-#include "capture/symbolize.h"
+#include "symbols/symbolize.h"
 
 using namespace pgstall::itest;
 
@@ -47,7 +47,7 @@ std::pair<uint64_t, uint64_t> first_mapping(int pid, const std::string& path_suf
 }  // namespace
 
 TEST(Symbolize, OwnFunctionsByNameTheRestAsFileOffset) {
-  pgstall::capture::Symbolizer sym;
+  pgstall::symbols::Symbolizer sym;
   const auto fn = reinterpret_cast<uint64_t>(&pgstall_symbolize_probe_fn);
   char exe[4096] = {};
   ASSERT_GT(readlink("/proc/self/exe", exe, sizeof exe - 1), 0);
@@ -85,7 +85,7 @@ TEST(Symbolize, DebiansStrippedPostgres) {
   ASSERT_NE(start, 0u);
   ASSERT_EQ(off, 0u);
   const uint64_t bias = start;  // PIE: first PT_LOAD at vaddr 0, offset 0
-  pgstall::capture::Symbolizer sym;
+  pgstall::symbols::Symbolizer sym;
   auto names = sym.symbolize(pm, {bias + value + size / 2, bias + 0x40});
   ASSERT_EQ(names.size(), 2u);
   EXPECT_EQ(names[0], "PostgresMain");
@@ -116,14 +116,14 @@ TEST(Symbolize, StrippedBinaryNamedFromItsBuildIdDebugFile) {
   } killer{pid};
   const std::string base = std::string(PGSTALL_TEST_TARGET).substr(std::string(PGSTALL_TEST_TARGET).rfind('/') + 1);
 
-  pgstall::capture::Symbolizer plain;
+  pgstall::symbols::Symbolizer plain;
   plain.set_debug_root("/nonexistent");
   auto names = plain.symbolize(pid, {hidden + 1, exported + 1});
   ASSERT_EQ(names.size(), 2u);
   EXPECT_EQ(names[0].rfind(base + "+0x", 0), 0u) << names[0];  // not in .dynsym: never a wrong name
   EXPECT_EQ(names[1], "pgstall_exported_entry");
 
-  pgstall::capture::Symbolizer with_debug;
+  pgstall::symbols::Symbolizer with_debug;
   with_debug.set_debug_root(PGSTALL_DEBUG_ROOT);
   names = with_debug.symbolize(pid, {hidden + 1, exported + 1});
   ASSERT_EQ(names.size(), 2u);

@@ -12,6 +12,7 @@
 #include <climits>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace pgstall::model {
 namespace {
@@ -202,5 +203,60 @@ TEST(ProcLinks, CwdAndExe) {
     EXPECT_FALSE(read_proc_link(getpid(), "stat"));  // not a link
 }
 
+// A backend asleep in epoll_wait, then a writer stuck behind a frozen
+// filesystem (a module frame), as root reads them in /proc/PID/stack.
+TEST(ParseProcStack, FunctionNamesInnermostFirst) {
+    constexpr std::string_view kEpoll =
+        "[<0>] do_epoll_wait+0x4b7/0x5e0\n"
+        "[<0>] __x64_sys_epoll_wait+0x6f/0x110\n"
+        "[<0>] do_syscall_64+0x55/0xb0\n"
+        "[<0>] entry_SYSCALL_64_after_hwframe+0x6e/0xd8\n";
+    EXPECT_EQ(parse_proc_stack(kEpoll), (std::vector<std::string>{"do_epoll_wait", "__x64_sys_epoll_wait",
+                                                                  "do_syscall_64",
+                                                                  "entry_SYSCALL_64_after_hwframe"}));
+    constexpr std::string_view kFrozen =
+        "[<0>] percpu_rwsem_wait+0x10b/0x130\n"
+        "[<0>] ext4_page_mkwrite+0x3c5/0x560 [ext4]\n"
+        "[<0>] do_page_mkwrite+0x53/0xc0";  // no final newline
+    EXPECT_EQ(parse_proc_stack(kFrozen),
+              (std::vector<std::string>{"percpu_rwsem_wait", "ext4_page_mkwrite", "do_page_mkwrite"}));
+}
+
+TEST(ParseProcStack, SkipsWhatIsNotAFrame) {
+    EXPECT_TRUE(parse_proc_stack("").empty());
+    EXPECT_TRUE(parse_proc_stack("\n\n").empty());
+    EXPECT_TRUE(parse_proc_stack("no frame here\n[<0>] +0x10/0x20\n").empty());
+    EXPECT_EQ(parse_proc_stack("garbage\n[<0>] schedule+0x3d/0xd0\n"), std::vector<std::string>{"schedule"});
+}
+
+TEST(ReadProcStack, MissingProcessGivesNothing) {
+    EXPECT_TRUE(read_proc_stack(0).empty());
+    EXPECT_TRUE(read_proc_stack(-1).empty());
+}
+
 }  // namespace
 }  // namespace pgstall::model
+
+TEST(ParseMapsLine, RealLinesAndGarbage) {
+  using pgstall::model::parse_maps_line;
+  auto m = parse_maps_line(
+      "55c852527000-55c8525f4000 r--p 00000000 fe:00 322894                     "
+      "/usr/lib/postgresql/15/bin/postgres (deleted)");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->start, 0x55c852527000u);
+  EXPECT_EQ(m->end, 0x55c8525f4000u);
+  EXPECT_EQ(m->offset, 0u);
+  EXPECT_EQ(m->dev_major, 0xfeu);
+  EXPECT_EQ(m->dev_minor, 0u);
+  EXPECT_EQ(m->inode, 322894u);
+  EXPECT_EQ(m->path, "/usr/lib/postgresql/15/bin/postgres (deleted)");
+  m = parse_maps_line("7fc1e7f57000-7fc1e7f58000 rw-s 00871000 00:01 1025 /dev/zero (deleted)");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->offset, 0x871000u);
+  EXPECT_EQ(m->dev_minor, 1u);
+  m = parse_maps_line("55c852dad000-55c852ddf000 rw-p 00000000 00:00 0 ");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->path, "");
+  EXPECT_FALSE(parse_maps_line("garbage"));
+  EXPECT_FALSE(parse_maps_line("1000-2000 r--p zz 00:00 0"));
+}

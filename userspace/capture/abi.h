@@ -5,6 +5,9 @@
 // change: the BPF programs write these bytes and the C++ side reads them.
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "pgstall.h"
 
@@ -157,3 +160,13 @@ static_assert((PGSTALL_FP_RING & (PGSTALL_FP_RING - 1)) == 0);
 
 // The kernel's error numbers as the BPF side spells them.
 static_assert(PGSTALL_ENOMEM == ENOMEM && PGSTALL_EEXIST == EEXIST && PGSTALL_ENOSYS == ENOSYS);
+
+namespace pgstall::capture {
+
+// Weighted stacks drained from the kernel's aggregation maps (record).
+struct StackDrain {
+  std::vector<std::pair<pgstall_offcpu_key, pgstall_offcpu_val>> offcpu;
+  std::vector<std::pair<pgstall_oncpu_key, uint64_t>> oncpu;
+};
+
+}  // namespace pgstall::capture

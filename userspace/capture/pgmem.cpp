@@ -1,9 +1,6 @@
 #include "capture/pgmem.h"
 
-#include <elf.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -11,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <charconv>
@@ -18,40 +16,13 @@
 #include <vector>
 
 #include "model/procfs.h"
+#include "symbols/elf.h"
 
 namespace pgstall::capture {
 namespace {
 
 constexpr std::string_view kDeleted = " (deleted)";
 constexpr size_t kMaxMapsBytes = 64u << 20;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-class ElfHandle {
- public:
-  explicit ElfHandle(Elf* e) : e_(e) {}
-  ~ElfHandle() {
-    if (e_) elf_end(e_);
-  }
-  ElfHandle(const ElfHandle&) = delete;
-  ElfHandle& operator=(const ElfHandle&) = delete;
-  Elf* get() const { return e_; }
-
- private:
-  Elf* e_;
-};
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -64,51 +35,6 @@ std::string who(int pid) { return "pid " + std::to_string(pid); }
 
 std::string who(int pid, const std::string& path) { return who(pid) + " (" + path + ")"; }
 
-std::string libelf_error() {
-  const char* m = elf_errmsg(-1);
-  return std::string("libelf: ") + (m ? m : "unknown error");
-}
-
-bool libelf_ready() {
-  // elf_version must be called once before any other libelf call.
-  static const bool ok = elf_version(EV_CURRENT) != EV_NONE;
-  return ok;
-}
-
-std::string hex_bytes(const unsigned char* p, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    s += kDigits[p[i] >> 4];
-    s += kDigits[p[i] & 15];
-  }
-  return s;
-}
-
-std::string build_id_of(Elf* e, const GElf_Phdr& note) {
-  // Notes in an 8-aligned segment use 8-byte padding (ELF_T_NHDR8).
-  Elf_Data* d = elf_getdata_rawchunk(e, static_cast<int64_t>(note.p_offset), note.p_filesz,
-                                     note.p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
-  if (!d) return {};
-  size_t off = 0, name_off = 0, desc_off = 0;
-  GElf_Nhdr nh;
-  while (off < d->d_size) {
-    const size_t next = gelf_getnote(d, off, &nh, &name_off, &desc_off);
-    if (next == 0) break;
-    const auto* base = static_cast<const unsigned char*>(d->d_buf);
-    if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::memcmp(base + name_off, "GNU", 4) == 0)
-      return hex_bytes(base + desc_off, nh.n_descsz);
-    off = next;
-  }
-  return {};
-}
-
-template <typename T>
-bool parse_hex(std::string_view s, T& out) {
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
-  return ec == std::errc{} && p == s.data() + s.size();
-}
 
 std::string_view strip_deleted(std::string_view path) {
   if (path.ends_with(kDeleted)) path.remove_suffix(kDeleted.size());
@@ -166,10 +92,10 @@ ExeLink read_exe_link(int pid) {
 // Streams /proc/PID/maps until `match` accepts a line: the executable's
 // mappings come first (lowest addresses), so this usually reads one chunk.
 template <typename Match>
-std::optional<MapsLine> find_mapping(int pid, Match match, int& error) {
+std::optional<model::MapsLine> find_mapping(int pid, Match match, int& error) {
   const std::string path = "/proc/" + std::to_string(pid) + "/maps";
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     error = errno;
     return std::nullopt;
   }
@@ -189,7 +115,7 @@ std::optional<MapsLine> find_mapping(int pid, Match match, int& error) {
     buf.append(chunk, static_cast<size_t>(n));
     size_t nl;
     while ((nl = buf.find('\n', done)) != std::string::npos) {
-      const auto line = parse_maps_line(std::string_view(buf).substr(done, nl - done));
+      const auto line = model::parse_maps_line(std::string_view(buf).substr(done, nl - done));
       done = nl + 1;
       if (line && match(*line)) return line;
     }
@@ -230,132 +156,52 @@ int pg_major_from_path(std::string_view path) {
   return 0;
 }
 
-std::optional<MapsLine> parse_maps_line(std::string_view line) {
-  // start-end perms offset major:minor inode [spaces path]
-  auto next_field = [&line]() {
-    const size_t sp = line.find(' ');
-    std::string_view f = line.substr(0, sp);
-    line = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
-    return f;
-  };
-  MapsLine m;
-  const std::string_view range = next_field();
-  const size_t dash = range.find('-');
-  if (dash == std::string_view::npos || !parse_hex(range.substr(0, dash), m.start) ||
-      !parse_hex(range.substr(dash + 1), m.end))
-    return std::nullopt;
-  if (next_field().size() != 4) return std::nullopt;  // perms
-  if (!parse_hex(next_field(), m.offset)) return std::nullopt;
-  const std::string_view dev = next_field();
-  const size_t colon = dev.find(':');
-  if (colon == std::string_view::npos || !parse_hex(dev.substr(0, colon), m.dev_major) ||
-      !parse_hex(dev.substr(colon + 1), m.dev_minor))
-    return std::nullopt;
-  const std::string_view inode = next_field();
-  const auto [p, ec] = std::from_chars(inode.data(), inode.data() + inode.size(), m.inode);
-  if (ec != std::errc{} || p != inode.data() + inode.size()) return std::nullopt;
-  const size_t path_at = line.find_first_not_of(' ');
-  m.path = path_at == std::string_view::npos ? std::string_view() : line.substr(path_at);
-  return m;
-}
-
-std::optional<PgExecutable> inspect_executable(int fd, std::string& err) {
-  if (!libelf_ready()) {
-    err = libelf_error();
-    return std::nullopt;
-  }
-  ElfHandle elf(elf_begin(fd, ELF_C_READ_MMAP, nullptr));
-  Elf* e = elf.get();
-  if (!e) {
-    err = libelf_error();
-    return std::nullopt;
-  }
-  if (elf_kind(e) != ELF_K_ELF) {
-    err = "not an ELF file";
-    return std::nullopt;
-  }
-  GElf_Ehdr eh;
-  if (!gelf_getehdr(e, &eh)) {
-    err = libelf_error();
-    return std::nullopt;
-  }
+Result<PgExecutable> inspect_executable(const symbols::ElfFile& elf) {
+  const auto eh = elf.header();
+  if (!eh) return eh.error();
   PgExecutable x;
-  switch (eh.e_ident[EI_CLASS]) {
+  switch (eh->e_ident[EI_CLASS]) {
     case ELFCLASS32: x.ptr_size = 4; break;
     case ELFCLASS64: x.ptr_size = 8; break;
-    default: err = "unknown ELF class"; return std::nullopt;
+    default: return fail("unknown ELF class");
   }
   const unsigned char host_data = std::endian::native == std::endian::little ? ELFDATA2LSB : ELFDATA2MSB;
-  if (eh.e_ident[EI_DATA] != host_data) {
-    err = "ELF byte order differs from this host's";
-    return std::nullopt;
-  }
-  if (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) {
-    err = "not an executable (ELF type " + std::to_string(eh.e_type) + ")";
-    return std::nullopt;
-  }
+  if (eh->e_ident[EI_DATA] != host_data) return fail("ELF byte order differs from this host's");
+  if (eh->e_type != ET_DYN && eh->e_type != ET_EXEC)
+    return fail("not an executable (ELF type " + std::to_string(eh->e_type) + ")");
 
-  size_t nphdr = 0;
-  if (elf_getphdrnum(e, &nphdr) != 0) {
-    err = libelf_error();
-    return std::nullopt;
-  }
-  std::optional<GElf_Phdr> first_load;
-  std::vector<GElf_Phdr> loads;
-  for (size_t i = 0; i < nphdr; ++i) {
-    GElf_Phdr ph;
-    if (!gelf_getphdr(e, static_cast<int>(i), &ph)) continue;
-    if (ph.p_type == PT_LOAD) {
-      loads.push_back(ph);
-      if (!first_load || ph.p_vaddr < first_load->p_vaddr) first_load = ph;
-    } else if (ph.p_type == PT_NOTE && x.build_id.empty()) {
-      x.build_id = build_id_of(e, ph);
-    }
-  }
-  if (!first_load) {
-    err = "no PT_LOAD segment";
-    return std::nullopt;
-  }
+  const auto loads = elf.load_segments();
+  if (!loads) return loads.error();
+  const auto first_load = std::min_element(loads->begin(), loads->end(),
+                                           [](const auto& a, const auto& b) { return a.vaddr < b.vaddr; });
+  if (first_load == loads->end()) return fail("no PT_LOAD segment");
+  x.build_id = elf.build_id();
   // The kernel maps each PT_LOAD from the page holding p_offset to the page
   // holding bias + p_vaddr (p_vaddr ≡ p_offset mod page), so the mapping whose
   // file offset is the first segment's page start sits at bias + page start of
   // its p_vaddr. For a PIE linked at 0 that is the offset-0 mapping, bias = its start.
   const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  x.load_vaddr = first_load->p_vaddr & ~(page - 1);
-  x.load_offset = first_load->p_offset & ~(page - 1);
+  x.load_vaddr = first_load->vaddr & ~(page - 1);
+  x.load_offset = first_load->offset & ~(page - 1);
 
   // .dynsym first: Debian strips to it. .symtab too, for unstripped builds.
-  for (const Elf64_Word want : {SHT_DYNSYM, SHT_SYMTAB}) {
-    Elf_Scn* scn = nullptr;
-    while ((scn = elf_nextscn(e, scn)) != nullptr) {
-      GElf_Shdr sh;
-      if (!gelf_getshdr(scn, &sh) || sh.sh_type != want || sh.sh_entsize == 0) continue;
-      x.has_symbols = true;
-      Elf_Data* d = elf_getdata(scn, nullptr);
-      if (!d) continue;
-      const size_t count = sh.sh_size / sh.sh_entsize;
-      for (size_t i = 0; i < count; ++i) {
-        GElf_Sym s;
-        if (!gelf_getsym(d, static_cast<int>(i), &s) || s.st_shndx == SHN_UNDEF) continue;
-        const char* name = elf_strptr(e, sh.sh_link, s.st_name);
-        if (!name) continue;
-        if (!x.wait_event_ptr && GELF_ST_TYPE(s.st_info) == STT_OBJECT && std::strcmp(name, "my_wait_event_info") == 0)
-          x.wait_event_ptr = s.st_value;
-        else if (!x.is_postgres && GELF_ST_TYPE(s.st_info) == STT_FUNC && std::strcmp(name, "PostgresMain") == 0)
-          x.is_postgres = true;
-      }
-    }
-    if (x.wait_event_ptr && x.is_postgres) break;
+  x.has_symbols = elf.has_symbols();
+  for (const auto tables : {symbols::SymbolTables::Dynsym, symbols::SymbolTables::Symtab}) {
+    elf.for_each_symbol(tables, symbols::type_bit(STT_OBJECT) | symbols::type_bit(STT_FUNC),
+                        [&x](const symbols::ElfSymbol& s) {
+                          if (!x.wait_event_ptr && s.type == STT_OBJECT && s.name == "my_wait_event_info")
+                            x.wait_event_ptr = s.value;
+                          else if (!x.is_postgres && s.type == STT_FUNC && s.name == "PostgresMain")
+                            x.is_postgres = true;
+                          return !(x.wait_event_ptr && x.is_postgres);
+                        });
   }
 
   if (x.wait_event_ptr) {
     bool inside = false;
-    for (const auto& ph : loads)
-      inside = inside || (*x.wait_event_ptr >= ph.p_vaddr && *x.wait_event_ptr + x.ptr_size <= ph.p_vaddr + ph.p_memsz);
-    if (!inside) {
-      err = "my_wait_event_info at " + hex(*x.wait_event_ptr) + " lies outside every PT_LOAD segment";
-      return std::nullopt;
-    }
+    for (const auto& l : *loads)
+      inside = inside || (*x.wait_event_ptr >= l.vaddr && *x.wait_event_ptr + x.ptr_size <= l.vaddr + l.memsz);
+    if (!inside) return fail("my_wait_event_info at " + hex(*x.wait_event_ptr) + " lies outside every PT_LOAD segment");
   }
   return x;
 }
@@ -363,20 +209,8 @@ std::optional<PgExecutable> inspect_executable(int fd, std::string& err) {
 WaitEventReader::WaitEventReader() = default;
 WaitEventReader::~WaitEventReader() = default;
 
-WaitEventReader::PidFd::~PidFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-WaitEventReader::PidFd& WaitEventReader::PidFd::operator=(PidFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
 bool WaitEventReader::still_same(int pid, const Target& t) {
-  if (t.pidfd.get() >= 0) {
+  if (t.pidfd) {
     // A pidfd turns readable once its process has exited.
     pollfd p{t.pidfd.get(), POLLIN, 0};
     return ::poll(&p, 1, 0) == 0;
@@ -390,8 +224,8 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
   // Everything below is about the process this pidfd names, if still_same()
   // holds at the end. Without a pidfd (old kernel, out of fds) the start time
   // stands in for it.
-  t.pidfd = PidFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (t.pidfd.get() < 0 && errno == ESRCH) {
+  t.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!t.pidfd && errno == ESRCH) {
     err = exited(pid);
     return std::nullopt;
   }
@@ -431,15 +265,15 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
                    static_cast<int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 + sb.st_mtim.tv_nsec};
   auto it = exes_.find(key);
   if (it == exes_.end()) {
-    Fd fd(::open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
+    UniqueFd fd(::open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
       err = errno_message(pid, errno, "open " + exe_link);
       return std::nullopt;
     }
-    std::string why;
-    auto x = inspect_executable(fd.get(), why);
+    auto elf = symbols::ElfFile::open(std::move(fd));
+    auto x = elf ? inspect_executable(*elf) : Result<PgExecutable>(elf.error());
     if (!x) {
-      err = who(pid, link.path) + ": cannot read its executable: " + why;
+      err = who(pid, link.path) + ": cannot read its executable: " + x.error().message;
       return std::nullopt;
     }
     x->path = link.path;
@@ -457,7 +291,7 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
 
   // The executable's own mapping: by device and inode, or by name (they can
   // differ on overlayfs, where maps may show the underlying file).
-  const auto match = [&](const MapsLine& m) {
+  const auto match = [&](const model::MapsLine& m) {
     if (m.offset != exe->load_offset) return false;
     const bool same_file =
         m.inode == sb.st_ino && m.dev_major == major(sb.st_dev) && m.dev_minor == minor(sb.st_dev);

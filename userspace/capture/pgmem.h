@@ -18,7 +18,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
+
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace pgstall::symbols {
+class ElfFile;
+}
 
 namespace pgstall::capture {
 
@@ -38,9 +44,9 @@ struct PgExecutable {
   unsigned ptr_size = 8;  // 4 for an ELFCLASS32 binary
 };
 
-// Reads an open ELF file (any fd: /proc/PID/exe, a path, a map_files entry).
-// nullopt with a reason when it is not an ELF executable this host can read.
-std::optional<PgExecutable> inspect_executable(int fd, std::string& err);
+// Reads an open ELF file (from any fd: /proc/PID/exe, a path, a map_files
+// entry). An error says why it is not an ELF executable this host can read.
+Result<PgExecutable> inspect_executable(const symbols::ElfFile& elf);
 
 // Why the wait event of a process running `exe` cannot be read, nullopt when
 // it can (my_wait_event_info is there). `pg_major` 0 = unknown. For messages
@@ -52,15 +58,6 @@ std::optional<std::string> unsupported_reason(const PgExecutable& exe, int pg_ma
 // "…/postgresql/15/bin/postgres" (Debian), "/usr/pgsql-15/bin/postgres"
 // (PGDG RPM) → 15; a trailing " (deleted)" is ignored. 0 when the path says nothing.
 int pg_major_from_path(std::string_view path);
-
-// One line of /proc/PID/maps.
-struct MapsLine {
-  uint64_t start = 0, end = 0, offset = 0;
-  unsigned dev_major = 0, dev_minor = 0;
-  uint64_t inode = 0;
-  std::string_view path;  // may be empty (anonymous), may end in " (deleted)"
-};
-std::optional<MapsLine> parse_maps_line(std::string_view line);
 
 // Reads the current wait_event_info of postgres processes. Caches, per
 // executable file (dev, inode, size, mtime), its symbols; per pid the runtime
@@ -109,19 +106,8 @@ class WaitEventReader {
     int64_t mtime_ns;
     auto operator<=>(const ExeKey&) const = default;
   };
-  class PidFd {
-   public:
-    explicit PidFd(int fd = -1) : fd_(fd) {}
-    ~PidFd();
-    PidFd(PidFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    PidFd& operator=(PidFd&& o) noexcept;
-    int get() const { return fd_; }
-
-   private:
-    int fd_;
-  };
   struct Target {
-    PidFd pidfd;             // -1 when pidfd_open failed: starttime decides
+    UniqueFd pidfd;          // none when pidfd_open failed: starttime decides
     uint64_t starttime = 0;  // /proc/PID/stat field 22
     uint64_t ptr_addr = 0;
     uint64_t last_target = 0;  // what my_wait_event_info held at the last read

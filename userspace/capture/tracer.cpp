@@ -17,7 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "capture/elfnotes.h"
+#include "symbols/elfnotes.h"
 #include "capture/kernel_btf.h"
 #include "pgstall.skel.h"
 
@@ -339,7 +339,7 @@ Result<void> Tracer::attach_usdt(int pid) {
   char target[PATH_MAX] = {};
   ssize_t n = readlink(exe.c_str(), target, sizeof target - 1);
   std::string shown = n > 0 ? std::string(target, n) : exe;
-  auto sites = usdt_sites(exe, "postgresql");
+  auto sites = symbols::usdt_sites(exe, "postgresql");
   int attached = 0;
   std::string first_error;
   for (const auto& u : kUsdt) {
@@ -363,7 +363,7 @@ Result<void> Tracer::attach_usdt(int pid) {
         }
       }
     } else if (u.plain) {
-      for (uint64_t off : usdt_file_offsets(exe, "postgresql", u.name)) {
+      for (uint64_t off : symbols::usdt_file_offsets(exe, "postgresql", u.name)) {
         if (UniqueLink link{bpf_program__attach_uprobe(u.prog(skel_.get()), false, -1, exe.c_str(), off)}) {
           usdt_links_.push_back(std::move(link));
           p.attached = true;
@@ -601,6 +601,13 @@ const char* counter_name(int c) {
     case PGSTALL_CNT__MAX: break;
   }
   return "unknown";
+}
+
+std::vector<model::Counter> named_counters(const Tracer& tracer) {
+  std::vector<model::Counter> out;
+  const auto c = tracer.counters();
+  for (int i = 0; i < PGSTALL_CNT__MAX; ++i) out.push_back({counter_name(i), c[i], counter_is_loss(i)});
+  return out;
 }
 
 bool counter_is_loss(int c) {

@@ -74,12 +74,6 @@ struct RingDeleter {
 };
 using UniqueLink = std::unique_ptr<::bpf_link, LinkDeleter>;
 
-// Weighted stacks drained from the kernel (record).
-struct StackDrain {
-  std::vector<std::pair<pgstall_offcpu_key, pgstall_offcpu_val>> offcpu;
-  std::vector<std::pair<pgstall_oncpu_key, uint64_t>> oncpu;
-};
-
 // Counter names as reports print them, and which counters mean data was lost.
 const char* counter_name(int c);
 bool counter_is_loss(int c);
@@ -217,5 +211,8 @@ class Tracer {
 };
 
 using pgstall::monotonic_ns;
+
+// Every counter, named, summed over CPUs.
+std::vector<model::Counter> named_counters(const Tracer& tracer);
 
 }  // namespace pgstall::capture

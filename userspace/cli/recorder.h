@@ -1,24 +1,22 @@
 #pragma once
-// What `record` adds to the watch loop: the recording file (events,
-// processes, once-a-second snapshots, stacks, counters) and folded stacks.
+// What `record` (and watch --folded) adds to the watch loop, as glue: once a
+// second the processes, a snapshot, the stacks drained from the kernel and
+// the counters go to the recording file (output/recording) and the folded
+// stacks (output/folded); capture/stacks does the draining and naming.
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "capture/ksyms.h"
 #include "capture/session.h"
-#include "capture/stacknames.h"
-#include "capture/symbolize.h"
+#include "capture/stacks.h"
 #include "capture/tracer.h"
-#include "detect/stall.h"
 #include "model/snapshot.h"
+#include "output/folded.h"
 #include "output/format.h"
-#include "record/file.h"
+#include "output/recording.h"
+#include "util/result.h"
 
 namespace pgstall::cli {
 
@@ -26,50 +24,30 @@ class Recorder {
  public:
   Recorder(capture::Tracer& tracer, capture::Session& session, const output::Clock& clock);
 
-  // Starts the file (when path is not empty). False with a message when it
-  // cannot be created.
-  bool open(const std::string& path, const nlohmann::json& meta, std::string& err);
-  bool recording() const { return writer_ != nullptr; }
+  // Starts the recording file; without one, only the folded stacks are kept.
+  Result<void> open(const std::string& path, const nlohmann::json& meta) { return file_.open(path, meta); }
+  bool recording() const { return file_.is_open(); }
+  void event(const nlohmann::json& j) { file_.event(j); }
+  void note_process(int pid, const std::string& backend_type) { stacks_.note_process(pid, backend_type); }
+  // Once a second (and once more at the end, final = true).
+  void tick(uint64_t now_ns, const std::vector<model::Snapshot>& snaps, bool final = false);
+  capture::StackCollector& stacks() { return stacks_; }
 
-  void event(const nlohmann::json& j);
-  // A process seen starting (its type), so that its stacks are attributed
-  // even if it exits before the next tick.
-  void note_process(int pid, const std::string& backend_type);
-  // Once a second (and once more at the end, final = true): new or renamed
-  // processes, every process' state, the stacks drained from the kernel,
-  // the counters.
-  void tick(uint64_t now, const std::vector<model::Snapshot>& snaps, bool final = false);
-  // A stall that starts: the exact kernel and user stacks it sleeps in
-  // (detail.stack), when stacks are taken.
-  void add_stall_stack(detect::Stall& st);
-
-  // Folded stacks, off-CPU (weight: microseconds) to path, and on-CPU
-  // (weight: samples) to path + ".oncpu" when there were any.
-  bool write_folded(const std::string& path, std::string& err) const;
-  // Ends the file with an End record; false with a message on a write error.
-  bool close(const std::string& reason, std::string& err);
-  std::string summary() const;  // "1234 records, 2.1 MiB, 5120 off-CPU stacks, 980 on-CPU samples"
-  bool write_failed() const { return !write_error_.empty(); }
-  const std::string& write_error() const { return write_error_; }
+  Result<void> write_folded(const std::string& path) const { return folded_.write(path); }
+  Result<void> close(const std::string& reason) { return file_.close(reason); }
+  // "1234 records, 2.1 MiB, 5120 off-CPU stacks, 980 on-CPU samples"
+  std::string summary() const;
+  bool write_failed() const { return file_.failed(); }
+  const std::string& write_error() const { return file_.error(); }
 
  private:
-  void write(record::Type t, const nlohmann::json& body);
-  std::string root_of(int tgid) const;
-
   capture::Tracer& tracer_;
   capture::Session& session_;
   const output::Clock& clock_;
-  capture::Symbolizer user_syms_;
-  capture::KernelSymbols kernel_syms_;
-  capture::StackNamer namer_;
-  std::unique_ptr<record::Writer> writer_;
-  std::string write_error_;
-  std::map<int, std::string> titles_written_;  // pid -> title last written
-  std::map<int, std::string> types_;           // pid -> backend type, kept after it exits
-  std::map<std::string, uint64_t> folded_off_, folded_on_;
-  uint64_t offcpu_entries_ = 0, oncpu_samples_ = 0;
+  capture::StackCollector stacks_;
+  output::RecordingWriter file_;
+  output::FoldedStacks folded_;
   size_t build_ids_written_ = 0;
-  std::set<int> maps_written_;
 };
 
 }  // namespace pgstall::cli

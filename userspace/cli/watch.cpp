@@ -209,9 +209,8 @@ int run_watch(const WatchOptions& o) {
     const bool sampling = wants_stacks(o) && warnings.empty();
     const output::RecordingFacts meta{PGSTALL_VERSION, settings->to_json(), wants_stacks(o),
                                       sampling ? o.oncpu_hz : 0, !o.no_usdt};
-    std::string err;
-    if (!rec.open(o.output, output::recording_meta(meta, clock), err)) {
-      std::cerr << cmd << ": " << err << "\n";
+    if (auto opened_file = rec.open(o.output, output::recording_meta(meta, clock)); !opened_file) {
+      std::cerr << cmd << ": " << opened_file.error().message << "\n";
       return 2;
     }
     sink.record_to([&rec](const nlohmann::json& j) { rec.event(j); });
@@ -234,9 +233,8 @@ int run_watch(const WatchOptions& o) {
   }
   int rc = loop.finish(cmd);
   if (!o.record) return rc;
-  std::string err;
-  if (!rec.close(stop_reason, err)) {
-    std::cerr << cmd << ": writing " << o.output << " failed: " << err << "\n";
+  if (auto closed = rec.close(stop_reason); !closed) {
+    std::cerr << cmd << ": writing " << o.output << " failed: " << closed.error().message << "\n";
     return 1;
   }
   std::cerr << fmt::format("{}: wrote {} ({}); read it with: pgstall report {}\n", cmd, o.output, rec.summary(),

@@ -1,6 +1,5 @@
 #include "cli/watch_loop.h"
 
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,20 +18,6 @@ namespace {
 
 constexpr uint64_t kSecond = 1'000'000'000ull;
 
-std::pair<int, int> terminal_size() {
-  winsize ws{};
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return {ws.ws_col, ws.ws_row};
-  return {120, 40};
-}
-
-std::vector<model::Counter> named_counters(const capture::Tracer& tracer) {
-  std::vector<model::Counter> out;
-  const auto c = tracer.counters();
-  for (int i = 0; i < PGSTALL_CNT__MAX; ++i)
-    out.push_back({capture::counter_name(i), c[i], capture::counter_is_loss(i)});
-  return out;
-}
-
 }  // namespace
 
 WatchLoop::WatchLoop(const WatchOptions& o, LoopParts parts, detect::Settings settings)
@@ -43,7 +28,7 @@ WatchLoop::WatchLoop(const WatchOptions& o, LoopParts parts, detect::Settings se
       sink_(parts.sink),
       clock_(parts.clock),
       engine_(std::move(settings)),
-      inspector_(parts.session) {
+      inspector_(parts.session, parts.recorder.stacks()) {
   if (!o.dsn.empty()) sql_ = std::make_unique<enrich::SqlEnricher>(o.dsn);
   for (const auto& u : tracer_.usdt_probes()) usdt_lock_attached_ |= u.attached && u.name == "lock__wait__start";
 }
@@ -145,7 +130,6 @@ void WatchLoop::on_stall_start(detect::Event& e, uint64_t now, const std::vector
   const size_t annotated = e.stall.summary.size();
   inspector_.inspect(e.stall);
   inspected_[{e.stall.pid, e.stall.kind}] = e.stall.summary.substr(annotated);
-  rec_.add_stall_stack(e.stall);
   ++stalls_flagged_;
 }
 
@@ -162,7 +146,7 @@ void WatchLoop::warn_if_usdt_silent(const detect::Stall& st) {
 }
 
 void WatchLoop::emit_losses() {
-  for (const auto& c : named_counters(tracer_)) {
+  for (const auto& c : capture::named_counters(tracer_)) {
     auto& reported = reported_loss_[c.name];
     if (!c.loss || c.value == reported) continue;
     sink_.emit(output::drops_event(c, c.value - reported));
@@ -200,7 +184,7 @@ void WatchLoop::render(uint64_t now) {
   h.processes = rows.size();
   h.syscall_tracing = tracer_.syscall_tracing();
   h.notices = sink_.recent_notes(5);
-  auto [w, hgt] = terminal_size();
+  auto [w, hgt] = output::terminal_size();
   std::cout << output::render_view(h, lines, rows, w, hgt) << std::flush;
 }
 
@@ -221,7 +205,7 @@ int WatchLoop::finish(const std::string& cmd) {
   f.lock_graph_errors = session_.read_errors().lock_graph;
   f.pg_wait_records = session_.ring_counts().pg_wait_records;
   f.bad_records = session_.ring_counts().bad_records;
-  f.counters = named_counters(tracer_);
+  f.counters = capture::named_counters(tracer_);
   const auto summary = output::summary_event(f);
   if (sink_.mode() == output::Mode::Live) sink_.print("");
   if (sink_.mode() == output::Mode::Json)
@@ -229,10 +213,11 @@ int WatchLoop::finish(const std::string& cmd) {
   else
     sink_.print(summary.line);
   if (o_.folded.empty()) return 0;
-  std::string err;
-  if (rec_.write_folded(o_.folded, err)) return 0;
-  std::cerr << cmd << ": " << err << "\n";
-  return 1;
+  if (auto folded = rec_.write_folded(o_.folded); !folded) {
+    std::cerr << cmd << ": " << folded.error().message << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace pgstall::cli

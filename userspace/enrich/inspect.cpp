@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "capture/unwind.h"
+#include "symbols/stall_stack.h"
 #include "detect/registry.h"
 #include "model/procfs.h"
 
@@ -25,6 +24,17 @@ void Inspector::inspect(detect::Stall& stall) {
       stall.detail["file"] = it->second.fd_cache;
   }
   if (detect::wants(stall.kind, detect::kEnrichIo)) io(stall);
+  recorded_stack(stall);
+}
+
+// Recording: a sleeping stall the task iterator could not unwind gets the
+// stack from what the kernel kept at its switch-out.
+void Inspector::recorded_stack(detect::Stall& stall) {
+  if (stall.detail.value("stack_unwind", "") == "dwarf") return;
+  if (auto s = stacks_.stall_stack(stall.pid, stall.state)) {
+    stall.detail["stack"] = std::move(s->frames);  // root first
+    stall.detail["stack_unwind"] = std::move(s->unwind);
+  }
 }
 
 // Who waits for the LWLock: the user stack taken at lwlock__wait__start.
@@ -59,18 +69,7 @@ void Inspector::checkpoint(detect::Stall& stall) {
 }
 
 void Inspector::kernel_and_user_stack(detect::Stall& stall) {
-  auto stack = model::read_proc_file(stall.pid, "stack");
-  if (!stack) return;
-  // "[<0>] percpu_rwsem_wait+0x10b/0x130": keep the function names.
-  std::vector<std::string> frames;
-  std::istringstream in(*stack);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto sp = line.find("] ");
-    std::string fn = sp == std::string::npos ? line : line.substr(sp + 2);
-    fn = fn.substr(0, fn.find('+'));
-    if (!fn.empty()) frames.push_back(fn);
-  }
+  const std::vector<std::string> frames = model::read_proc_stack(stall.pid);  // innermost first
   if (frames.empty()) return;
   stall.detail["kernel_stack"] = frames;
   add_user_stack(stall, frames);
@@ -99,18 +98,13 @@ void Inspector::add_user_stack(detect::Stall& stall, const std::vector<std::stri
     spdlog::debug("no user stack for pid {}: {}", stall.pid, regs.error().message);
     return;
   }
-  std::string why;
-  auto pcs = capture::unwind_user_stack(stall.pid, (*regs)[0], (*regs)[1], (*regs)[2], PGSTALL_STACK_DEPTH, why);
-  if (pcs.size() < 2) {
-    spdlog::debug("no user stack for pid {}: {}", stall.pid, why.empty() ? "too few frames" : why);
+  auto frames = symbols::unwind_stall_stack(stall.pid, {(*regs)[0], (*regs)[1], (*regs)[2]}, symbolizer_,
+                                            symbols::kernel_tail(kernel_inner_first));
+  if (!frames) {
+    spdlog::debug("no user stack for pid {}: {}", stall.pid, frames.error().message);
     return;
   }
-  for (size_t i = 1; i < pcs.size(); ++i) --pcs[i];  // return addresses: inside their call
-  auto names = symbolizer_.symbolize(stall.pid, pcs);
-  if (names.size() != pcs.size()) return;
-  std::vector<std::string> frames(names.rbegin(), names.rend());  // root first
-  for (auto it = kernel_inner_first.rbegin(); it != kernel_inner_first.rend(); ++it) frames.push_back(*it + " [k]");
-  stall.detail["stack"] = frames;
+  stall.detail["stack"] = *frames;  // root first
   stall.detail["stack_unwind"] = "dwarf";
 }
 

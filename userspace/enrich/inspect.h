@@ -9,14 +9,19 @@
 #include <vector>
 
 #include "capture/session.h"
-#include "capture/symbolize.h"
+#include "capture/stacks.h"
+#include "symbols/symbolize.h"
 #include "detect/stall.h"
 
 namespace pgstall::enrich {
 
 class Inspector {
  public:
-  explicit Inspector(capture::Session& session) : session_(session), tracer_(session.tracer()) {}
+  // stacks: where a recording keeps its stacks; a stall the task iterator
+  // could not unwind gets one from there (the registers saved at its
+  // switch-out, or the frame-pointer stacks taken then).
+  Inspector(capture::Session& session, capture::StackCollector& stacks)
+      : session_(session), tracer_(session.tracer()), stacks_(stacks) {}
 
   void inspect(detect::Stall& stall);
 
@@ -25,11 +30,13 @@ class Inspector {
   void checkpoint(detect::Stall& stall);
   void kernel_and_user_stack(detect::Stall& stall);
   void add_user_stack(detect::Stall& stall, const std::vector<std::string>& kernel_inner_first);
+  void recorded_stack(detect::Stall& stall);
   void io(detect::Stall& stall);
 
   capture::Session& session_;
   capture::Tracer& tracer_;
-  capture::Symbolizer symbolizer_;
+  capture::StackCollector& stacks_;
+  symbols::Symbolizer symbolizer_;
 };
 
 }  // namespace pgstall::enrich

@@ -8,6 +8,8 @@
 
 #include <vector>
 
+#include "util/fd.h"
+
 namespace pgstall::model {
 namespace {
 
@@ -32,20 +34,6 @@ std::string proc_path(int pid, std::string_view name) {
     return p;
 }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 std::optional<std::string> read_link(const std::string& path) {
     std::vector<char> buf(256);
     for (;;) {
@@ -69,7 +57,7 @@ bool parse_number(std::string_view s, T& out) {
 std::optional<std::string> read_proc_file(int pid, std::string_view name) {
     if (pid <= 0 || !safe_name(name)) return std::nullopt;
     const std::string path = proc_path(pid, name);
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) return std::nullopt;
 
     // procfs files report st_size 0: read until EOF.
@@ -136,6 +124,65 @@ std::optional<ProcStat> read_proc_stat(int pid) {
     const auto text = read_proc_file(pid, "stat");
     if (!text) return std::nullopt;
     return parse_proc_stat(*text);
+}
+
+std::vector<std::string> parse_proc_stack(std::string_view text) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        const size_t nl = text.find('\n');
+        const std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        const size_t sp = line.find("] ");
+        if (sp == std::string_view::npos) continue;
+        std::string_view fn = line.substr(sp + 2);
+        fn = fn.substr(0, fn.find('+'));
+        if (!fn.empty()) out.emplace_back(fn);
+    }
+    return out;
+}
+
+std::vector<std::string> read_proc_stack(int pid) {
+    const auto text = read_proc_file(pid, "stack");
+    return text ? parse_proc_stack(*text) : std::vector<std::string>();
+}
+
+namespace {
+
+template <typename T>
+bool parse_hex(std::string_view s, T& out) {
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+}  // namespace
+
+std::optional<MapsLine> parse_maps_line(std::string_view line) {
+  // start-end perms offset major:minor inode [spaces path]
+  auto next_field = [&line]() {
+    const size_t sp = line.find(' ');
+    std::string_view f = line.substr(0, sp);
+    line = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+    return f;
+  };
+  MapsLine m;
+  const std::string_view range = next_field();
+  const size_t dash = range.find('-');
+  if (dash == std::string_view::npos || !parse_hex(range.substr(0, dash), m.start) ||
+      !parse_hex(range.substr(dash + 1), m.end))
+    return std::nullopt;
+  if (next_field().size() != 4) return std::nullopt;  // perms
+  if (!parse_hex(next_field(), m.offset)) return std::nullopt;
+  const std::string_view dev = next_field();
+  const size_t colon = dev.find(':');
+  if (colon == std::string_view::npos || !parse_hex(dev.substr(0, colon), m.dev_major) ||
+      !parse_hex(dev.substr(colon + 1), m.dev_minor))
+    return std::nullopt;
+  const std::string_view inode = next_field();
+  const auto [p, ec] = std::from_chars(inode.data(), inode.data() + inode.size(), m.inode);
+  if (ec != std::errc{} || p != inode.data() + inode.size()) return std::nullopt;
+  const size_t path_at = line.find_first_not_of(' ');
+  m.path = path_at == std::string_view::npos ? std::string_view() : line.substr(path_at);
+  return m;
 }
 
 }  // namespace pgstall::model

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgstall::model {
 
@@ -41,5 +42,22 @@ std::optional<ProcStat> parse_proc_stat(std::string_view line);
 
 // /proc/PID/stat (also works for a thread id).
 std::optional<ProcStat> read_proc_stat(int pid);
+
+// The kernel function names of a /proc/PID/stack text, innermost first:
+// "[<0>] do_epoll_wait+0x4b7/0x5e0" gives "do_epoll_wait". Lines that are
+// not frames are skipped.
+std::vector<std::string> parse_proc_stack(std::string_view text);
+
+// /proc/PID/stack (root only) parsed; empty when it cannot be read.
+std::vector<std::string> read_proc_stack(int pid);
+
+// One line of /proc/PID/maps.
+struct MapsLine {
+    uint64_t start = 0, end = 0, offset = 0;
+    unsigned dev_major = 0, dev_minor = 0;
+    uint64_t inode = 0;
+    std::string_view path;  // may be empty (anonymous), may end in " (deleted)"
+};
+std::optional<MapsLine> parse_maps_line(std::string_view line);
 
 }  // namespace pgstall::model

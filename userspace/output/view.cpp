@@ -1,5 +1,8 @@
 #include "output/view.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <tuple>
 #include <utility>
@@ -29,6 +32,12 @@ std::pair<std::string, std::string> split_at(const std::string& s, int width) {
 }
 
 }  // namespace
+
+std::pair<int, int> terminal_size() {
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return {ws.ws_col, ws.ws_row};
+  return {120, 40};
+}
 
 std::string render_view(const ViewHeader& h, const std::vector<std::string>& stall_lines,
                         const std::vector<ViewRow>& rows, int width, int height) {

@@ -1,6 +1,7 @@
 #pragma once
 // The live, top-like view of `pgstall watch` on a terminal.
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pgstall::output {
@@ -25,6 +26,9 @@ struct ViewHeader {
   bool syscall_tracing = false;
   std::vector<std::string> notices;  // drops, degraded probes, postmaster restarts
 };
+
+// The terminal's columns and rows (120x40 when stdout is not a terminal).
+std::pair<int, int> terminal_size();
 
 // Stall lines go on top (highlighted), then one row per process, cut to the
 // terminal's size.

@@ -1,11 +1,8 @@
-#include "capture/symbolize.h"
+#include "symbols/symbolize.h"
 
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -13,9 +10,11 @@
 
 #include <fmt/format.h>
 
-#include "capture/pgmem.h"
+#include "model/procfs.h"
+#include "symbols/elf.h"
+#include "util/fd.h"
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 namespace {
 
 std::string base_name(std::string_view path) {
@@ -27,38 +26,25 @@ std::string base_name(std::string_view path) {
 }
 
 // Function symbols with sizes from .symtab (when the file has one) and
-// .dynsym, and the GNU build-id note.
-void read_sections(Elf* e, Symbolizer::FileSyms& f) {
-  // .symtab when the file has one (unstripped), and .dynsym: both, deduplicated.
-  for (Elf_Scn* scn = elf_nextscn(e, nullptr); scn; scn = elf_nextscn(e, scn)) {
-    GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh)) continue;
-    if (sh.sh_type == SHT_NOTE && f.build_id.empty()) {
-      Elf_Data* data = elf_getdata(scn, nullptr);
-      GElf_Nhdr nh;
-      size_t off = 0, name_off = 0, desc_off = 0;
-      while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-        const char* base = static_cast<const char*>(data->d_buf);
-        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && std::string_view(base + name_off, 3) == "GNU") {
-          for (size_t i = 0; i < nh.n_descsz; ++i)
-            f.build_id += fmt::format("{:02x}", static_cast<unsigned char>(base[desc_off + i]));
-          break;
-        }
-      }
-      continue;
-    }
-    if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) continue;
-    Elf_Data* data = elf_getdata(scn, nullptr);
-    if (!data || !sh.sh_entsize) continue;
-    const size_t n = sh.sh_size / sh.sh_entsize;
-    for (size_t i = 0; i < n; ++i) {
-      GElf_Sym s;
-      if (!gelf_getsym(data, static_cast<int>(i), &s)) continue;
-      if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || s.st_size == 0) continue;
-      const char* name = elf_strptr(e, sh.sh_link, s.st_name);
-      if (name && *name) f.syms.push_back({s.st_value, s.st_size, name});
-    }
-  }
+// .dynsym: both, deduplicated by the caller.
+void read_functions(const ElfFile& elf, std::vector<Symbolizer::Sym>& out) {
+  elf.for_each_symbol(SymbolTables::Both, type_bit(STT_FUNC), [&out](const ElfSymbol& s) {
+    if (s.size && !s.name.empty()) out.push_back({s.value, s.size, std::string(s.name)});
+    return true;
+  });
+}
+
+// The file a mapping maps: map_files opens the very file mapped, even one
+// deleted by an upgrade; the path serves when the process is gone (and the
+// file still there).
+UniqueFd open_mapped(int pid, const Symbolizer::Mapping& m) {
+  UniqueFd fd(open(fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end).c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd) return fd;
+  fd.reset(open(m.path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat sb {};
+  if (fd && (fstat(fd.get(), &sb) != 0 || sb.st_dev != m.dev || sb.st_ino != m.inode))
+    fd.reset();  // another file by that name now
+  return fd;
 }
 
 }  // namespace
@@ -69,50 +55,26 @@ std::shared_ptr<const Symbolizer::File> Symbolizer::file_for(int pid, const Mapp
 
   auto f = std::make_shared<File>();
   f->path = m.path;
-  // map_files opens the very file mapped, even one deleted by an upgrade;
-  // the path serves when the process is gone (and the file still there).
-  const std::string link = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, m.start, m.end);
-  int fd = open(link.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat sb {};
-    if (fd >= 0 && (fstat(fd, &sb) != 0 || sb.st_dev != m.dev || sb.st_ino != m.inode)) {
-      close(fd);  // another file by that name now
-      fd = -1;
-    }
+  UniqueFd fd = open_mapped(pid, m);
+  if (!fd) return f;  // not kept: a later call may reach the file
+  if (auto elf = ElfFile::open(std::move(fd))) {
+    if (auto loads = elf->load_segments())
+      for (const auto& l : *loads) f->loads.push_back({l.vaddr, l.offset, l.filesz});
+    read_functions(*elf, f->syms);
+    f->build_id = elf->build_id();
   }
-  if (fd < 0) return f;  // not kept: a later call may reach the file
-  if (elf_version(EV_CURRENT) != EV_NONE) {
-    if (Elf* e = elf_begin(fd, ELF_C_READ_MMAP, nullptr)) {
-      size_t phnum = 0;
-      if (elf_getphdrnum(e, &phnum) == 0) {
-        for (size_t i = 0; i < phnum; ++i) {
-          GElf_Phdr ph;
-          if (gelf_getphdr(e, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD)
-            f->loads.push_back({ph.p_vaddr, ph.p_offset, ph.p_filesz});
-        }
-      }
-      read_sections(e, *f);
-      elf_end(e);
-    }
-  }
-  close(fd);
   // Debian's stripped binaries: the debug file of the same build-id, when
   // installed, names the static functions too.
   if (f->build_id.size() > 2) {
     const std::string dbg = fmt::format("{}/.build-id/{}/{}.debug", debug_root_, f->build_id.substr(0, 2),
                                         f->build_id.substr(2));
-    if (int dfd = open(dbg.c_str(), O_RDONLY | O_CLOEXEC); dfd >= 0) {
-      if (Elf* e = elf_begin(dfd, ELF_C_READ_MMAP, nullptr)) {
-        FileSyms d;
-        read_sections(e, d);
-        if (!d.syms.empty()) {
-          f->syms.insert(f->syms.end(), d.syms.begin(), d.syms.end());
-          f->debug_file = dbg;
-        }
-        elf_end(e);
+    if (auto elf = ElfFile::open(dbg)) {
+      std::vector<Sym> d;
+      read_functions(*elf, d);
+      if (!d.empty()) {
+        f->syms.insert(f->syms.end(), d.begin(), d.end());
+        f->debug_file = dbg;
       }
-      close(dfd);
     }
   }
   std::sort(f->syms.begin(), f->syms.end(), [](const Sym& a, const Sym& b) {
@@ -139,7 +101,7 @@ std::vector<Symbolizer::Mapping> read_maps(int pid) {
   std::ifstream in(fmt::format("/proc/{}/maps", pid));
   std::string line;
   while (in && std::getline(in, line))
-    if (auto m = parse_maps_line(line))
+    if (auto m = model::parse_maps_line(line))
       out.push_back({m->start, m->end, m->offset, makedev(m->dev_major, m->dev_minor), m->inode, std::string(m->path)});
   return out;
 }
@@ -195,4 +157,4 @@ std::vector<std::string> Symbolizer::symbolize(int pid, const std::vector<uint64
   return out;
 }
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 
 class KernelSymbols {
  public:
@@ -25,4 +25,4 @@ class KernelSymbols {
   uint64_t end_ = 0;  // _etext or the last symbol: past it, no name
 };
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

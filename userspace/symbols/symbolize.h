@@ -15,7 +15,9 @@
 #include <utility>
 #include <vector>
 
-namespace pgstall::capture {
+#include "model/process.h"
+
+namespace pgstall::symbols {
 
 class Symbolizer {
  public:
@@ -32,10 +34,7 @@ class Symbolizer {
   bool remember(int pid);
   // pid's file-backed mappings as kept (start, end, file offset, path), for
   // the record's symbol context; empty when never read.
-  struct MappedFile {
-    uint64_t start, end, offset;
-    std::string path;
-  };
+  using MappedFile = model::MappedFile;
   std::vector<MappedFile> mapped_files(int pid) const;
   // Within a batch each pid's maps are read once (many stacks at a time).
   // Pids in `keep` are not re-read at all (their last maps serve): a
@@ -56,11 +55,9 @@ class Symbolizer {
     uint64_t start, size;
     std::string name;
   };
-  struct FileSyms {
+  struct File {
     std::vector<Sym> syms;  // sorted by start; zero-size symbols dropped
     std::string build_id;
-  };
-  struct File : FileSyms {
     struct Load {
       uint64_t vaddr, offset, filesz;
     };
@@ -85,4 +82,4 @@ class Symbolizer {
   std::string debug_root_ = "/usr/lib/debug";
 };
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 
 // probe name -> number of sites, for one provider ("postgresql"). Empty when
 // the file has no such notes or cannot be read.
@@ -18,4 +18,4 @@ std::map<std::string, int> usdt_sites(const std::string& path, const std::string
 std::vector<uint64_t> usdt_file_offsets(const std::string& path, const std::string& provider,
                                         const std::string& probe);
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

@@ -1,4 +1,4 @@
-#include "capture/ksyms.h"
+#include "symbols/ksyms.h"
 
 #include <algorithm>
 #include <fstream>
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 
 bool KernelSymbols::load(const std::string& path) {
   std::ifstream in(path);
@@ -55,4 +55,4 @@ std::string KernelSymbols::name(uint64_t addr) const {
   return std::prev(it)->second;
 }
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols

@@ -1,4 +1,4 @@
-#include "capture/unwind.h"
+#include "symbols/unwind.h"
 
 #include <elfutils/libdwfl.h>
 #include <sys/uio.h>
@@ -6,10 +6,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
-namespace pgstall::capture {
+namespace pgstall::symbols {
 namespace {
 
 struct Ctx {
@@ -69,36 +70,22 @@ Dwfl_Thread_Callbacks kThreadCallbacks = {next_thread, nullptr, memory_read, set
 
 }  // namespace
 
-std::vector<uint64_t> unwind_user_stack(int pid, uint64_t pc, uint64_t sp, uint64_t fp, size_t max_frames,
-                                        std::string& err) {
+Result<std::vector<uint64_t>> unwind_user_stack(int pid, const UserRegs& regs, size_t max_frames) {
+  if (!regs.pc || !regs.sp) return fail("no saved registers");
   std::vector<uint64_t> out;
-  if (!pc || !sp) {
-    err = "no saved registers";
-    return out;
-  }
-  Dwfl* dwfl = dwfl_begin(&kProcCallbacks);
-  if (!dwfl) {
-    err = dwfl_errmsg(-1);
-    return out;
-  }
-  Ctx ctx{pid, pc, sp, fp, &out, max_frames};
-  dwfl_report_begin(dwfl);
-  if (int rc = dwfl_linux_proc_report(dwfl, pid); rc != 0) {
-    err = rc > 0 ? fmt::format("reading /proc/{}/maps: {}", pid, strerror(rc)) : dwfl_errmsg(-1);
-    dwfl_end(dwfl);
-    return out;
-  }
-  dwfl_report_end(dwfl, nullptr, nullptr);
-  if (!dwfl_attach_state(dwfl, nullptr, pid, &kThreadCallbacks, &ctx)) {
-    err = fmt::format("dwfl_attach_state: {}", dwfl_errmsg(-1));
-    dwfl_end(dwfl);
-    return out;
-  }
+  Ctx ctx{pid, regs.pc, regs.sp, regs.fp, &out, max_frames};
+  std::unique_ptr<Dwfl, decltype(&dwfl_end)> dwfl(dwfl_begin(&kProcCallbacks), dwfl_end);  // ends before ctx
+  if (!dwfl) return fail(dwfl_errmsg(-1));
+  dwfl_report_begin(dwfl.get());
+  if (int rc = dwfl_linux_proc_report(dwfl.get(), pid); rc != 0)
+    return fail(rc > 0 ? fmt::format("reading /proc/{}/maps: {}", pid, strerror(rc)) : dwfl_errmsg(-1));
+  dwfl_report_end(dwfl.get(), nullptr, nullptr);
+  if (!dwfl_attach_state(dwfl.get(), nullptr, pid, &kThreadCallbacks, &ctx))
+    return fail(fmt::format("dwfl_attach_state: {}", dwfl_errmsg(-1)));
   // The walk ends where the CFI does (or at max_frames): an error then is
   // its end, not a failure, once frames were found.
-  if (dwfl_getthread_frames(dwfl, pid, on_frame, &ctx) != 0 && out.empty()) err = dwfl_errmsg(-1);
-  dwfl_end(dwfl);
+  if (dwfl_getthread_frames(dwfl.get(), pid, on_frame, &ctx) != 0 && out.empty()) return fail(dwfl_errmsg(-1));
   return out;
 }
 
-}  // namespace pgstall::capture
+}  // namespace pgstall::symbols
