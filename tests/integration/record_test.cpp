@@ -87,7 +87,7 @@ TEST(RecordTest, RowLockRecordingReportsTheWaitAndDrawsProcSleep) {
     ASSERT_TRUE(latch != f.end() && ep != f.end() && latch < ep) << stack.dump();
     EXPECT_NE(std::find(latch, ep, "WaitEventSetWait"), ep) << stack.dump();
   }
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(2s);  // not a synchronisation: the wait goes on, the recording keeps its time
   s.stop();  // the holder commits: the wait ends, and so does the recording
   EXPECT_EQ(w.wait_exit(20s), 0) << "record did not stop after the stall ended\n" << w.dump();
 
@@ -248,6 +248,8 @@ TEST(RecordTest, StallUnderWayBeforeRecordingHasItsStack) {
   Scenario s("rowlock");
   ASSERT_TRUE(s.ok());
   const int waiter = s.pid("WAITER_PID");
+  // Not a synchronisation (the scenario saw the wait begin): the stall is a
+  // second old when the recorder starts, as at 3 a.m.
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const std::string file = temp_file("-pre.pgstall");
   Watch w({"--data-dir", env["PGSTALL_PGDATA"], "--lock-sleep", "2s", "-o", file, "-d", "30s"}, "record");

@@ -1,0 +1,108 @@
+// The recording's records, each built in one place, read back by the same
+// reader report uses; the folded stacks of a run.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "output/folded.h"
+#include "output/recording.h"
+#include "record/report.h"
+
+using namespace pgstall;
+
+namespace {
+
+std::string temp_path(const char* name) {
+  return (std::filesystem::temp_directory_path() / (std::string(name) + "." + std::to_string(getpid()))).string();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+nlohmann::json entries() {
+  return nlohmann::json::array(
+      {{{"kind", "offcpu"}, {"tgid", 42}, {"pid", 42}, {"backend_type", "client backend"}, {"weight", 5'000'000},
+        {"frames", {"main", "ProcSleep", "do_epoll_wait [k]"}}},
+       {{"kind", "oncpu"}, {"tgid", 42}, {"pid", 42}, {"backend_type", "client backend"}, {"weight", 3},
+        {"frames", {"main", "ExecScan"}}}});
+}
+
+}  // namespace
+
+TEST(RecordingWriter, EveryRecordReadsBack) {
+  const std::string path = temp_path("pgstall-recording-test");
+  std::filesystem::remove(path);
+  output::Clock clock(0);
+  output::RecordingWriter w;
+  ASSERT_TRUE(w.open(path, output::recording_meta({"9.9", {{"lock_sleep_s", 5.0}}, true, 49, true}, clock)));
+  model::Process p;
+  p.pid = 42;
+  p.postmaster = 40;
+  p.title.raw = "postgres: app shop [local] idle";
+  w.process(1, p);
+  w.process(2, p);  // same title: nothing new
+  p.title.raw = "postgres: app shop [local] UPDATE";
+  w.process(3, p);
+  w.maps(4, 42, {{0x1000, 0x2000, 0, "/usr/lib/postgresql/15/bin/postgres"}});
+  w.build_ids(5, {{"/usr/lib/postgresql/15/bin/postgres", "abcd"}});
+  model::Snapshot s;
+  s.pid = 42;
+  w.snapshot(6, {s}, clock);
+  w.stacks(7, entries());
+  w.stacks(8, nlohmann::json::array());  // nothing drained: no record
+  w.counters(9, {{"ring_drops", 2, true}, {"syscalls", 10, false}, {"stacks_lost", 0, true}});
+  w.event({{"type", "stall"}, {"pid", 42}});
+  ASSERT_TRUE(w.close("duration"));
+  EXPECT_FALSE(w.failed());
+  EXPECT_NE(w.summary().find(" records, "), std::string::npos);
+
+  const auto r = record::load(record::read_file(path));
+  EXPECT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.meta["pgstall"], "9.9");
+  EXPECT_EQ(r.meta["oncpu_hz"], 49);
+  EXPECT_EQ(r.meta["thresholds"]["lock_sleep_s"], 5.0);
+  EXPECT_EQ(r.processes.at(42)["title"], "postgres: app shop [local] UPDATE");
+  EXPECT_EQ(r.maps.at(42)[0]["path"], "/usr/lib/postgresql/15/bin/postgres");
+  EXPECT_EQ(r.build_ids["/usr/lib/postgresql/15/bin/postgres"], "abcd");
+  EXPECT_EQ(r.snapshots, 1u);
+  EXPECT_EQ(r.stacks.size(), 2u);
+  EXPECT_EQ(r.counters["counters"]["syscalls"], 10);
+  EXPECT_EQ(r.counters["lost"], nlohmann::json({{"ring_drops", 2}}));  // only losses that happened
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_TRUE(r.events[0].contains("ts"));
+  EXPECT_TRUE(r.ended);
+  EXPECT_EQ(r.end_reason, "duration");
+  std::filesystem::remove(path);
+}
+
+TEST(RecordingWriter, NotOpenWritesNothingAndClosesCleanly) {
+  output::RecordingWriter w;
+  w.event({{"type", "stall"}});
+  EXPECT_FALSE(w.is_open());
+  EXPECT_TRUE(w.close("interrupted"));
+  EXPECT_EQ(w.summary(), "");
+  EXPECT_FALSE(w.open("/nonexistent-dir/x.pgstall", {{"pgstall", "t"}}));
+}
+
+TEST(FoldedStacks, OffCpuInMicrosecondsOnCpuInSamples) {
+  output::FoldedStacks f;
+  f.add(entries());
+  f.add(entries());
+  EXPECT_EQ(f.offcpu_entries(), 2u);
+  EXPECT_EQ(f.oncpu_samples(), 6u);
+  const std::string path = temp_path("pgstall-folded-test");
+  ASSERT_TRUE(f.write(path));
+  EXPECT_EQ(slurp(path), "client backend;main;ProcSleep;do_epoll_wait [k] 10000\n");
+  EXPECT_EQ(slurp(path + ".oncpu"), "client backend;main;ExecScan 6\n");
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".oncpu");
+  EXPECT_EQ(output::FoldedStacks().write("/nonexistent-dir/x.folded").error().message,
+            "cannot write /nonexistent-dir/x.folded");
+}
