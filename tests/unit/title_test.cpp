@@ -612,5 +612,20 @@ TEST(TitleLiveProc, EveryProcessOnThisHostParses) {
     EXPECT_GT(seen, 0);
 }
 
+// A commit waiting for synchronous replication: SyncRepWaitForLSN appends
+// " waiting for <LSN>" to the title (seen live on PG 15).
+TEST(TitleLive, CommitWaitingForSynchronousReplication) {
+    const auto t = parse_title(padded("postgres: postgres pgstall [local] COMMIT waiting for 0/30A5A110"));
+    EXPECT_EQ(t.type, BackendType::ClientBackend);
+    EXPECT_EQ(t.command, "COMMIT");
+    EXPECT_EQ(t.state, ClientState::Active);
+    EXPECT_FALSE(t.waiting);
+    EXPECT_EQ(t.waiting_for_lsn, "0/30A5A110");
+    // Not an LSN: the words stay the command's.
+    const auto u = parse_title("postgres: app shop [local] SELECT waiting for godot");
+    EXPECT_EQ(u.command, "SELECT waiting for godot");
+    EXPECT_EQ(u.waiting_for_lsn, "");
+}
+
 }  // namespace
 }  // namespace pgstall::model

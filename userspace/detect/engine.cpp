@@ -17,6 +17,7 @@ Engine::Engine(Settings settings) : settings_(std::move(settings)) {
 
 std::map<Engine::Key, Stall> Engine::judge_all(uint64_t now, const std::vector<model::Snapshot>& snaps) {
   std::map<Key, Stall> out;
+  for (auto& slot : slots_) slot.judge->begin_tick(now, snaps);
   std::vector<std::optional<Stall>> verdicts(slots_.size());
   for (const auto& s : snaps) {
     if (s.exited) continue;

@@ -61,12 +61,17 @@ enum EnrichFlags : uint32_t {
   kEnrichLockHolders = 1u << 0,  // a heavyweight lock wait: holders, chain, candidates, --dsn's SQL look
   kEnrichLwlockCaller = 1u << 1, // the caller that wanted the LWLock (user stack at lwlock__wait__start)
   kEnrichIo = 1u << 2,           // the file, where in the kernel it sleeps, the block layer's view
+  kEnrichPinHolders = 1u << 3,   // a buffer pin wait: sessions that may hold the pin
 };
 
 // One kind's judgement, process by process. Pure: no I/O.
 class Judge {
  public:
   virtual ~Judge() = default;
+  // Once per snapshot batch, before judge() is called for each process: for
+  // kinds whose verdict on one process depends on others (a parallel
+  // leader's wait is healthy while its workers run).
+  virtual void begin_tick(uint64_t /*now_ns*/, const std::vector<model::Snapshot>& /*all*/) {}
   // s as of now: a stall of this kind in flight, or none. Called once per
   // snapshot of every live process, in time order.
   virtual std::optional<Stall> judge(uint64_t now_ns, const model::Snapshot& s) = 0;

@@ -11,11 +11,12 @@ const KindSpec& io_wait_kind();
 const KindSpec& hot_loop_kind();
 const KindSpec& cpu_bound_kind();
 const KindSpec& delay_loop_kind();
+const KindSpec& wait_kind();
 
 std::span<const KindSpec* const> kinds() {
-  static const std::array<const KindSpec*, 6> table = {
-      &lock_sleep_kind(), &lwlock_wait_kind(), &io_wait_kind(),
-      &hot_loop_kind(),   &cpu_bound_kind(),   &delay_loop_kind(),
+  static const std::array<const KindSpec*, 7> table = {
+      &lock_sleep_kind(), &lwlock_wait_kind(), &io_wait_kind(), &hot_loop_kind(),
+      &cpu_bound_kind(),  &delay_loop_kind(),  &wait_kind(),
   };
   return table;
 }

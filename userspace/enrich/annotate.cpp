@@ -52,8 +52,39 @@ std::optional<double> Annotator::idle_in_transaction_s(int pid, uint64_t now) co
 }
 
 void Annotator::annotate(detect::Stall& stall, uint64_t now, const std::vector<model::Snapshot>& snaps) const {
-  if (!detect::wants(stall.kind, detect::kEnrichLockHolders)) return;
-  if (const model::Snapshot* s = find_pid(snaps, stall.pid)) lock_holders(stall, now, *s, snaps);
+  const model::Snapshot* s = find_pid(snaps, stall.pid);
+  if (!s) return;
+  if (detect::wants(stall.kind, detect::kEnrichLockHolders)) lock_holders(stall, now, *s, snaps);
+  if (detect::wants(stall.kind, detect::kEnrichPinHolders) && stall.detail.value("wait_event_type", "") == "BufferPin")
+    pin_holders(stall, now, *s, snaps);
+}
+
+void Annotator::pin_holders(detect::Stall& st, uint64_t now, const model::Snapshot& s,
+                            const std::vector<model::Snapshot>& all) const {
+  // Idle in transaction first (an open cursor keeps its pin), longest idle
+  // first; then the sessions running a statement.
+  std::vector<std::pair<double, const model::Snapshot*>> cands;
+  for (const auto& o : all) {
+    if (o.pid == s.pid || o.exited || o.title.type != model::BackendType::ClientBackend) continue;
+    if (!s.title.database.empty() && o.title.database != s.title.database) continue;
+    if (auto idle = idle_in_transaction_s(o.pid, now))
+      cands.emplace_back(*idle, &o);
+    else if (o.title.state == model::ClientState::Active)
+      cands.emplace_back(-1.0, &o);
+  }
+  std::stable_sort(cands.begin(), cands.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  nlohmann::json list = nlohmann::json::array();
+  std::string text;
+  for (const auto& [idle, o] : cands) {
+    nlohmann::json j = {{"pid", o->pid}, {"state", model::client_state_name(o->title.state)}};
+    std::string what = idle >= 0 ? fmt::format("idle in transaction {:.0f}s", idle) : "running " + o->title.command;
+    if (idle >= 0) j["idle_s"] = std::round(idle * 10) / 10;
+    else j["command"] = o->title.command;
+    list.push_back(std::move(j));
+    if (text.size() < 200) text += fmt::format("{}pid {} ({})", text.empty() ? "" : ", ", o->pid, what);
+  }
+  st.detail["pin_holder_candidates"] = std::move(list);
+  st.summary += "; pin holder candidates: " + (text.empty() ? std::string("none seen in its database") : text);
 }
 
 void Annotator::lock_holders(detect::Stall& st, uint64_t now, const model::Snapshot& s,

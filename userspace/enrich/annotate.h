@@ -38,6 +38,10 @@ class Annotator {
   // transaction 12s); chain 4102 -> 4101 -> 4100").
   std::pair<nlohmann::json, std::string> blockers_of(uint64_t now, const model::Snapshot& s,
                                                      const std::vector<model::Snapshot>& all) const;
+  // A buffer pin wait: client backends of the same database that may hold
+  // the pin (an open cursor in a transaction left idle, a query running).
+  void pin_holders(detect::Stall& stall, uint64_t now, const model::Snapshot& s,
+                   const std::vector<model::Snapshot>& all) const;
   // Client backends idle in transaction, likeliest holders first.
   std::pair<nlohmann::json, std::string> candidates_for(uint64_t now, const model::Snapshot& s,
                                                         const std::vector<model::Snapshot>& all) const;

@@ -1,6 +1,7 @@
 #include "model/title.h"
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <vector>
 
@@ -9,6 +10,16 @@ namespace {
 
 constexpr std::string_view kTitlePrefix = "postgres: ";
 constexpr std::string_view kWaitingSuffix = " waiting";
+constexpr std::string_view kWaitingForSuffix = " waiting for ";
+
+// "0/30A5A110": an LSN as Postgres prints it (%X/%X).
+bool is_lsn(std::string_view s) {
+    const size_t slash = s.find('/');
+    if (slash == 0 || slash == std::string_view::npos || slash + 1 == s.size()) return false;
+    for (size_t i = 0; i < s.size(); ++i)
+        if (i != slash && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    return true;
+}
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -206,6 +217,14 @@ ProcessTitle parse_ps_title(std::string_view cmdline) {
         waiting = true;
         body = trim(body.substr(0, body.size() - kWaitingSuffix.size()));
     }
+    // SyncRepWaitForLSN appends " waiting for <LSN>" while a commit waits
+    // for its synchronous standbys.
+    std::string lsn;
+    if (const size_t at = body.rfind(kWaitingForSuffix);
+        at != std::string_view::npos && is_lsn(body.substr(at + kWaitingForSuffix.size()))) {
+        lsn = body.substr(at + kWaitingForSuffix.size());
+        body = trim(body.substr(0, at));
+    }
 
     // With cluster_name set the title is "postgres: <cluster>: <fixed> ...".
     // cluster_name is free text, and bgworker names may contain ": " too
@@ -236,6 +255,7 @@ ProcessTitle parse_ps_title(std::string_view cmdline) {
         }
     }
     parsed.waiting = waiting;
+    parsed.waiting_for_lsn = std::move(lsn);
     parsed.raw = std::move(t.raw);
     return parsed;
 }

@@ -48,6 +48,9 @@ struct ProcessTitle {
     std::string command;
     ClientState state = ClientState::None;
     bool waiting = false;  // title ended with " waiting" (heavyweight lock or recovery conflict wait)
+    // Title ended with " waiting for <LSN>": a commit waiting for synchronous
+    // replication to confirm that LSN ("0/30A5A110"); "" otherwise.
+    std::string waiting_for_lsn;
     // Type-specific rest of the title: startup "recovering 0000...", archiver
     // "last was 0000...", walreceiver/walsender activity, autovacuum worker's
     // database, parallel worker "for PID 4242", bgworker name, logical

@@ -95,7 +95,7 @@ TEST(Registry, NamesFlagsAndKeysAreUniqueAndDefaultsParse) {
     }
     for (auto winner : k->yields_to) EXPECT_NE(detect::find_kind(winner), nullptr) << k->name << " yields to " << winner;
   }
-  EXPECT_EQ(detect::kind_names(), "lock-sleep, lwlock-wait, io-wait, hot-loop, cpu-bound, delay-loop");
+  EXPECT_EQ(detect::kind_names(), "lock-sleep, lwlock-wait, io-wait, hot-loop, cpu-bound, delay-loop, wait");
   // Everything a recording and the start line need, generated.
   const auto j = detect::Settings::defaults().to_json();
   EXPECT_EQ(j.size(), keys.size());

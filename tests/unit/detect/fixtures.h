@@ -72,4 +72,25 @@ inline model::Window loop_window(uint64_t start, uint32_t total, uint32_t repeat
   return w;
 }
 
+// wait_event_info of a named wait event in a major version, found through
+// the decoder (the numbers differ between versions).
+inline uint32_t event_info(std::string_view type, std::string_view name, int major = 15) {
+  for (uint32_t cls = 1; cls <= 0x0b; ++cls)
+    for (uint32_t ev = 0; ev < 256; ++ev) {
+      const uint32_t info = cls << 24 | ev;
+      auto w = model::decode_wait_event(info, major);
+      if (w && w->type == type && w->name == name) return info;
+    }
+  ADD_FAILURE() << "no " << type << ":" << name << " in PostgreSQL " << major;
+  return 0;
+}
+
+// A process asleep in epoll_wait since `since`, publishing a wait event.
+inline model::Snapshot waiting_on(int pid, std::string_view type, std::string_view name, uint64_t since) {
+  model::Snapshot s = sleeping_in(pid, "epoll_wait", since);
+  s.pg_major = 15;
+  s.wait_event_info = event_info(type, name);
+  return s;
+}
+
 }  // namespace pgstall::testing

@@ -128,3 +128,34 @@ TEST(LockSleep, ACycleOfHoldersIsCalledADeadlockNotYetBroken) {
   EXPECT_EQ(s[0].stall.detail["blocked_by"]["chain"], nlohmann::json({1, 2, 1}));
   EXPECT_NE(s[0].stall.summary.find("chain 1 -> 2 -> 1 (a cycle"), std::string::npos) << s[0].stall.summary;
 }
+
+// A buffer pin wait: the sessions of its database that may hold the pin,
+// idle in transaction first (an open cursor keeps its pin).
+TEST(Wait, BufferPinNamesCandidatePinHolders) {
+  Pipeline e;
+  auto ev = run(e, kT0, kT0 + 6 * kSec, [&](uint64_t) {
+    model::Snapshot vac = sleeping_in(20, "epoll_wait", kT0);
+    vac.title = client("VACUUM", model::ClientState::Active);
+    vac.pg_major = 15;
+    vac.wait_event_info = event_info("BufferPin", "BufferPin");
+    model::Snapshot cursor = sleeping_in(21, "epoll_wait", kT0 - 30 * kSec);
+    cursor.title = client("idle in transaction", model::ClientState::IdleInTransaction);
+    model::Snapshot reader = sleeping_in(22, "epoll_wait", kT0);
+    reader.title = client("SELECT", model::ClientState::Active);
+    reader.on_cpu = true;
+    model::Snapshot other_db = sleeping_in(23, "epoll_wait", kT0 - 30 * kSec);
+    other_db.title = client("idle in transaction", model::ClientState::IdleInTransaction);
+    other_db.title.database = "elsewhere";
+    return std::vector<model::Snapshot>{vac, cursor, reader, other_db};
+  });
+  auto s = starts(ev, "wait");
+  ASSERT_EQ(s.size(), 1u);
+  const auto& c = s[0].stall.detail["pin_holder_candidates"];
+  ASSERT_EQ(c.size(), 2u) << c.dump();
+  EXPECT_EQ(c[0]["pid"], 21);
+  EXPECT_EQ(c[1]["pid"], 22);
+  EXPECT_EQ(c[1]["command"], "SELECT");
+  EXPECT_NE(s[0].stall.summary.find("; pin holder candidates: pid 21 (idle in transaction 3"), std::string::npos)
+      << s[0].stall.summary;
+  EXPECT_NE(s[0].stall.summary.find("pid 22 (running SELECT)"), std::string::npos) << s[0].stall.summary;
+}
