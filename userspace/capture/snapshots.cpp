@@ -202,20 +202,19 @@ std::optional<model::LockWaitRead> SnapshotBuilder::read_lock_holders(int pid, i
     iovec remote{reinterpret_cast<void*>(addr), len};
     return ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
   };
-  std::string err;
-  auto r = model::read_lock_wait(mem, pid, *target, *layout, err);
+  auto r = model::read_lock_wait(mem, pid, *target, *layout);
   if (!r) {
     if (model::gone_or_exiting(pid)) return std::nullopt;
     ++errors_.lock_graph;
     if (!lock_graph_warned_) {
       lock_graph_warned_ = true;
-      notices_.push_back("cannot read lock holders: " + err);
+      notices_.push_back("cannot read lock holders: " + r.error().message);
     }
     return std::nullopt;
   }
   if (!r->waiting) return std::nullopt;  // granted between the two reads
   r->tag.type = std::string(model::lock_tag_type_name(static_cast<uint8_t>(r->tag.type_id), pg_major).value_or(""));
-  return r;
+  return std::move(*r);
 }
 
 }  // namespace pgstall::capture
