@@ -8,6 +8,7 @@
 #include <random>
 
 #include "record/file.h"
+#include "record/report.h"
 
 using namespace pgstall::record;
 
@@ -143,4 +144,34 @@ TEST(Record, RandomBytesNeverCrash) {
     EXPECT_TRUE(c.records.empty()) << "garbage read as a record, round " << round;
     EXPECT_TRUE(n == 0 || !c.error.empty() || c.truncated) << "garbage went unnoticed, round " << round;
   }
+}
+
+TEST(Record, SelectStacksByKindAndPid) {
+  Recording r;
+  r.stacks = {
+      {{"kind", "offcpu"}, {"class", "Lock"}, {"pid", 4242}, {"backend_type", "client backend"},
+       {"weight", 300}, {"frames", {"main", "ProcSleep"}}},
+      {{"kind", "offcpu"}, {"class", "Lock"}, {"pid", 4242}, {"backend_type", "client backend"},
+       {"weight", 200}, {"frames", {"main", "ProcSleep"}}},
+      {{"kind", "offcpu"}, {"class", "IO"}, {"pid", 4243}, {"weight", 50}, {"frames", {"main", "pread"}}},
+      {{"kind", "oncpu"}, {"class", "cpu"}, {"pid", 4242}, {"weight", 7}, {"frames", {"main"}}},
+  };
+  auto lock = select_stacks(r, "lock", 0);
+  ASSERT_TRUE(lock) << lock.error().message;
+  ASSERT_EQ(lock->size(), 1u);  // the two equal stacks merged
+  EXPECT_EQ((*lock)[0].weight, 500u);
+  EXPECT_EQ((*lock)[0].frames, (std::vector<std::string>{"client backend", "main", "ProcSleep"}));
+
+  auto mine = select_stacks(r, "offcpu", 4243);
+  ASSERT_TRUE(mine) << mine.error().message;
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].frames.front(), "postgres 4243");
+
+  auto oncpu = select_stacks(r, "oncpu", 0);
+  ASSERT_TRUE(oncpu) << oncpu.error().message;
+  EXPECT_EQ(oncpu->size(), 1u);
+
+  auto bad = select_stacks(r, "disk", 0);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "unknown kind 'disk': offcpu, oncpu, io or lock");
 }
