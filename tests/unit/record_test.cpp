@@ -49,8 +49,8 @@ TEST(Record, WriterWritesAFileTheReaderReads) {
   auto path = temp_path();
   {
     Writer w;
-    std::string err;
-    ASSERT_TRUE(w.open(path, {{"pgstall", "test"}}, err)) << err;
+    auto opened = w.open(path, {{"pgstall", "test"}});
+    ASSERT_TRUE(opened) << opened.error().message;
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(w.write(Type::Snapshot, {{"i", i}}));
     ASSERT_TRUE(w.close({{"reason", "test"}}));
     EXPECT_EQ(w.records(), 102u);
@@ -63,9 +63,9 @@ TEST(Record, WriterWritesAFileTheReaderReads) {
   unlink(path.c_str());
   EXPECT_FALSE(read_file(path).error.empty());
   Writer w;
-  std::string err;
-  EXPECT_FALSE(w.open("/nonexistent-dir/x.pgstall", {}, err));
-  EXPECT_NE(err.find("cannot create"), std::string::npos) << err;
+  auto opened = w.open("/nonexistent-dir/x.pgstall", {});
+  EXPECT_FALSE(opened);
+  EXPECT_NE(opened.error().message.find("cannot create"), std::string::npos) << opened.error().message;
 }
 
 // A recorder killed mid-write: every cut of the file reads up to its last
