@@ -166,8 +166,8 @@ void SnapshotBuilder::read_memory(model::Snapshot& s, ProcInfo& p) {
     return;
   }
   if (p.pg_major < 14 || p.pg_major > model::kWaitEventMaxMajor) return;
-  std::string err;
-  s.wait_event_info = p.last_wait_event = wait_reader_.read(p.pid, err);
+  const auto info = wait_reader_.read(p.pid);
+  s.wait_event_info = p.last_wait_event = info ? std::optional<uint32_t>(*info) : std::nullopt;
   if (s.wait_event_info) {
     if ((*s.wait_event_info >> 24) == kWaitClassLock) s.shm_lock = read_lock_holders(p.pid, p.pg_major);
     return;
@@ -178,7 +178,7 @@ void SnapshotBuilder::read_memory(model::Snapshot& s, ProcInfo& p) {
   ++errors_.wait_events;
   if (!wait_read_warned_) {
     wait_read_warned_ = true;
-    notices_.push_back("cannot read wait events: " + err);
+    notices_.push_back("cannot read wait events: " + info.error().message);
   }
 }
 
