@@ -232,16 +232,21 @@ struct Agreement {
 Agreement read_with_sql(WaitEventReader& r, const Cluster& c, int pid) {
   Agreement a;
   for (int attempt = 0; attempt < 20 && !a.stable; ++attempt) {
-    const auto before = r.read(pid, a.error);
-    if (!before) return a;
+    const auto before = r.read(pid);
+    if (!before) {
+      a.error = before.error().message;
+      return a;
+    }
     std::tie(a.type, a.event) = sql_wait_event(c, pid);
-    const auto after = r.read(pid, a.error);
-    if (!after) return a;
+    const auto after = r.read(pid);
+    if (!after) {
+      a.error = after.error().message;
+      return a;
+    }
     a.info = *after;
     a.stable = *before == *after;
     if (!a.stable) std::this_thread::sleep_for(50ms);
   }
-  a.error.clear();
   return a;
 }
 
@@ -372,9 +377,9 @@ TEST(PgMem, PgSleepAndIdleSessionsMatchPgStatActivity) {
   // Once the backend is gone, the cached address gives way to a clear error.
   sleeper.stop();
   ASSERT_TRUE(wait_gone(sleep_pid)) << "backend " << sleep_pid << " did not exit";
-  std::string err;
-  EXPECT_FALSE(r.read(sleep_pid, err));
-  EXPECT_NE(err.find("has exited"), std::string::npos) << err;
+  const auto after_exit = r.read(sleep_pid);
+  EXPECT_FALSE(after_exit);
+  EXPECT_NE(after_exit.error().message.find("has exited"), std::string::npos) << after_exit.error().message;
   EXPECT_EQ(r.pointer_address(sleep_pid), std::nullopt);
 }
 
@@ -422,44 +427,44 @@ TEST(PgMem, PostmasterReadsAsNotWaiting) {
   ASSERT_GT(pm, 1);
 
   WaitEventReader r;
-  std::string err;
-  const auto v = r.read(pm, err);
-  ASSERT_TRUE(v) << err;
+  const auto v = r.read(pm);
+  ASSERT_TRUE(v) << v.error().message;
   // The postmaster has no PGPROC: the pointer still aims at its local dummy.
   EXPECT_EQ(*v, 0u) << hex(*v);
-  ASSERT_TRUE(r.read(backend, err)) << err;
+  const auto b = r.read(backend);
+  ASSERT_TRUE(b) << b.error().message;
   // Forked without exec: the same load base, so the same address.
   EXPECT_EQ(r.pointer_address(pm), r.pointer_address(backend));
 }
 
 TEST(PgMem, ExitedAndZombieProcessesGiveClearErrors) {
   WaitEventReader r;
-  std::string err;
 
   const pid_t gone = fork();
   if (gone == 0) _exit(0);
   ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
-  EXPECT_FALSE(r.read(gone, err));
-  EXPECT_NE(err.find("pid " + std::to_string(gone) + ": no such process"), std::string::npos) << err;
+  const auto g = r.read(gone);
+  EXPECT_FALSE(g);
+  EXPECT_NE(g.error().message.find("pid " + std::to_string(gone) + ": no such process"), std::string::npos)
+      << g.error().message;
 
   const pid_t zombie = fork();
   if (zombie == 0) _exit(0);
   ASSERT_TRUE(wait_for_state(zombie, 'Z'));
-  err.clear();
-  EXPECT_FALSE(r.read(zombie, err));
-  EXPECT_NE(err.find("has exited"), std::string::npos) << err;
+  const auto z = r.read(zombie);
+  EXPECT_FALSE(z);
+  EXPECT_NE(z.error().message.find("has exited"), std::string::npos) << z.error().message;
   waitpid(zombie, nullptr, 0);
 
-  err.clear();
-  EXPECT_FALSE(r.read(0, err));
-  EXPECT_NE(err.find("not a process id"), std::string::npos) << err;
+  const auto zero = r.read(0);
+  EXPECT_FALSE(zero);
+  EXPECT_NE(zero.error().message.find("not a process id"), std::string::npos) << zero.error().message;
   EXPECT_EQ(r.cached_pids(), 0u);
 }
 
 TEST(PgMem, NonPostgresProcessesGiveClearErrors) {
   ASSERT_EQ(geteuid(), 0u);
   WaitEventReader r;
-  std::string err;
 
   const pid_t sleeper = fork();
   if (sleeper == 0) {
@@ -471,21 +476,22 @@ TEST(PgMem, NonPostgresProcessesGiveClearErrors) {
   while (Clock::now() < deadline &&
          pgstall::model::read_proc_link(sleeper, "exe").value_or("").find("sleep") == std::string::npos)
     std::this_thread::sleep_for(5ms);
-  EXPECT_FALSE(r.read(sleeper, err));
-  EXPECT_NE(err.find("not a PostgreSQL server"), std::string::npos) << err;
-  EXPECT_NE(err.find("sleep"), std::string::npos) << err;
+  const auto sl = r.read(sleeper);
+  EXPECT_FALSE(sl);
+  EXPECT_NE(sl.error().message.find("not a PostgreSQL server"), std::string::npos) << sl.error().message;
+  EXPECT_NE(sl.error().message.find("sleep"), std::string::npos) << sl.error().message;
   kill(sleeper, SIGKILL);
   waitpid(sleeper, nullptr, 0);
 
   // This test binary: an ELF with symbols, but no PostgresMain.
-  err.clear();
-  EXPECT_FALSE(r.read(getpid(), err));
-  EXPECT_NE(err.find("not a PostgreSQL server"), std::string::npos) << err;
+  const auto self = r.read(getpid());
+  EXPECT_FALSE(self);
+  EXPECT_NE(self.error().message.find("not a PostgreSQL server"), std::string::npos) << self.error().message;
 
   // kthreadd: no executable at all.
-  err.clear();
-  EXPECT_FALSE(r.read(2, err));
-  EXPECT_NE(err.find("kernel thread"), std::string::npos) << err;
+  const auto kthreadd = r.read(2);
+  EXPECT_FALSE(kthreadd);
+  EXPECT_NE(kthreadd.error().message.find("kernel thread"), std::string::npos) << kthreadd.error().message;
   EXPECT_EQ(r.cached_pids(), 0u);
 }
 
@@ -504,9 +510,8 @@ TEST(PgMem, UnprivilegedReaderIsToldWhy) {
     close(out[0]);
     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(126);
     WaitEventReader r;
-    std::string err;
-    const auto v = r.read(backend, err);
-    const std::string msg = v ? "read " + hex(*v) : err;
+    const auto v = r.read(backend);
+    const std::string msg = v ? "read " + hex(*v) : v.error().message;
     if (write(out[1], msg.data(), msg.size()) < 0) _exit(1);
     _exit(0);
   }
@@ -594,15 +599,15 @@ TEST(PgMem, DeletedExecutableStillReads) {
   ASSERT_EQ(pgstall::model::read_proc_link(child, "exe").value_or(""), copy.string() + " (deleted)");
 
   WaitEventReader r;
-  std::string err;
-  const auto v = r.read(child, err);
-  ASSERT_TRUE(v) << err;
+  const auto v = r.read(child);
+  ASSERT_TRUE(v) << v.error().message;
   EXPECT_EQ(*v, 0u) << hex(*v);  // no PGPROC: the local dummy
   auto exe = r.executable(child);
   ASSERT_TRUE(exe);
   EXPECT_EQ(exe->path, copy.string() + " (deleted)");
   EXPECT_EQ(r.pg_major(child), major);
-  ASSERT_TRUE(r.read(backend, err)) << err;
+  const auto b = r.read(backend);
+  ASSERT_TRUE(b) << b.error().message;
   EXPECT_EQ(r.executable(backend)->build_id, exe->build_id);
   EXPECT_EQ(r.cached_executables(), 2u);  // two files, same build
 }
@@ -621,18 +626,23 @@ TEST(PgMem, PerReadCost) {
     for (int k = 0; k < n; ++k) body();
     return std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / n;
   };
-  std::string err;
+  std::string err;  // the last failure
+  const auto failed = [&err](const pgstall::Result<uint32_t>& v) {
+    if (!v) err = v.error().message;
+    return !v;
+  };
   WaitEventReader warm;
-  ASSERT_TRUE(warm.read(pid, err)) << err;
+  const auto first = warm.read(pid);
+  ASSERT_TRUE(first) << first.error().message;
   int failures = 0;
-  const double warm_us = us_per(20000, [&] { failures += !warm.read(pid, err); });
+  const double warm_us = us_per(20000, [&] { failures += failed(warm.read(pid)); });
   const double pid_miss_us = us_per(2000, [&] {
     warm.forget(pid);
-    failures += !warm.read(pid, err);
+    failures += failed(warm.read(pid));
   });
   const double cold_us = us_per(100, [&] {
     WaitEventReader cold;
-    failures += !cold.read(pid, err);
+    failures += failed(cold.read(pid));
   });
   // The two process_vm_readv alone, without the start-time check.
   const uint64_t addr = *warm.pointer_address(pid);

@@ -57,10 +57,9 @@ TEST(WaitEvent, EqualsPgStatActivityForEveryProcess) {
   for (int attempt = 0; attempt < 20 && (attempt < 3 || !mismatches.empty()); ++attempt) {
     for (const auto& [pid, theirs] : activity()) {
       if (agreed.count(pid)) continue;
-      std::string err;
-      auto info = reader.read(pid, err);
+      auto info = reader.read(pid);
       if (!info) {
-        mismatches[pid] = "unreadable: " + err;
+        mismatches[pid] = "unreadable: " + info.error().message;
         continue;
       }
       auto ours = pgstall::model::decode_wait_event(*info, 15);

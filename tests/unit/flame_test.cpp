@@ -82,20 +82,20 @@ TEST(Flame, FoldedMergesSortsAndDropsZero) {
 }
 
 TEST(Flame, FoldedRoundTripsAndNamesBadLines) {
-  std::vector<Stack> back;
-  std::string err;
-  ASSERT_TRUE(parse_folded(to_folded(sample()), back, err)) << err;
-  ASSERT_EQ(back.size(), 3u);
-  EXPECT_EQ(back[2].frames.size(), 5u);
-  EXPECT_EQ(back[2].frames[2], "ProcSleep");
-  EXPECT_EQ(back[2].weight, 1000u);
-  EXPECT_EQ(to_folded(back), to_folded(sample()));
-  back.clear();
-  EXPECT_FALSE(parse_folded("a;b 3\n\na;c x3\n", back, err));
-  EXPECT_EQ(err.rfind("line 3:", 0), 0u) << err;
-  EXPECT_FALSE(parse_folded("nospace\n", back, err));
-  EXPECT_FALSE(parse_folded("a 99999999999999999999999\n", back, err));  // overflows u64
-  EXPECT_TRUE(parse_folded("a b c 7\r\n", back, err)) << err;              // spaces in names are fine
+  auto back = parse_folded(to_folded(sample()));
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->size(), 3u);
+  EXPECT_EQ((*back)[2].frames.size(), 5u);
+  EXPECT_EQ((*back)[2].frames[2], "ProcSleep");
+  EXPECT_EQ((*back)[2].weight, 1000u);
+  EXPECT_EQ(to_folded(*back), to_folded(sample()));
+  auto bad = parse_folded("a;b 3\n\na;c x3\n");
+  EXPECT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("line 3:", 0), 0u) << bad.error().message;
+  EXPECT_FALSE(parse_folded("nospace\n"));
+  EXPECT_FALSE(parse_folded("a 99999999999999999999999\n"));  // overflows u64
+  auto spaced = parse_folded("a b c 7\r\n");
+  EXPECT_TRUE(spaced) << spaced.error().message;  // spaces in names are fine
 }
 
 TEST(Flame, LayoutNestsChildrenInsideParents) {

@@ -89,9 +89,8 @@ constexpr uint64_t kLock = 0x7f0000100000;
 TEST(LockGraph, NotWaitingReadsTheXidOnly) {
   Image m;
   put_proc(m, waiter, 735, 0, 0);
-  std::string err;
-  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L, err);
-  ASSERT_TRUE(r) << err;
+  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  ASSERT_TRUE(r) << r.error().message;
   EXPECT_FALSE(r->waiting);
   EXPECT_EQ(r->xid, 735u);
   EXPECT_TRUE(r->blockers.empty());
@@ -105,9 +104,8 @@ TEST(LockGraph, RowLockWaiterBlockedByTheXidHolder) {
   // PROCLOCK holds nothing yet.
   put_lock(m, kLock, {735, 0, 0, 0}, 5,
            {{0x7f0000200000, holder, bit(7)}, {0x7f0000200100, waiter, 0}});
-  std::string err;
-  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L, err);
-  ASSERT_TRUE(r) << err;
+  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  ASSERT_TRUE(r) << r.error().message;
   ASSERT_TRUE(r->waiting);
   EXPECT_EQ(r->tag.field[0], 735u);
   EXPECT_EQ(r->tag.type_id, 5u);  // LOCKTAG_TRANSACTION in 15
@@ -132,29 +130,29 @@ TEST(LockGraph, CompatibleHoldersAndOwnLockGroupDoNotBlock) {
             {0x7f0000200100, waiter, bit(1)},
             {0x7f0000200200, worker, bit(1), waiter.addr},
             {0x7f0000200300, other, bit(3)}});
-  std::string err;
-  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L, err);
-  ASSERT_TRUE(r) << err;
+  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->blockers.size(), 2u);
   EXPECT_EQ(r->blockers[0].pid, holder.pid);
   EXPECT_EQ(r->blockers[1].pid, other.pid);
 
   // Wanting AccessShare instead: RowExclusive and AccessShare holders are fine.
   put_proc(m, waiter, 0, kLock, 1);
-  r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L, err);
-  ASSERT_TRUE(r) << err;
+  r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  ASSERT_TRUE(r) << r.error().message;
   EXPECT_TRUE(r->blockers.empty());
 }
 
 TEST(LockGraph, SomeoneElsesPgprocIsRejected) {
   Image m;
   put_proc(m, waiter, 0, 0, 0);
-  std::string err;
-  EXPECT_FALSE(read_lock_wait(m.reader(), 9999, we_target(waiter), L, err));
-  EXPECT_NE(err.find("not its PGPROC"), std::string::npos) << err;
+  auto r = read_lock_wait(m.reader(), 9999, we_target(waiter), L);
+  EXPECT_FALSE(r);
+  EXPECT_NE(r.error().message.find("not its PGPROC"), std::string::npos) << r.error().message;
   // Before InitProcess my_wait_event_info points at a local: nothing there.
-  EXPECT_FALSE(read_lock_wait(m.reader(), waiter.pid, 0x1000, L, err));
-  EXPECT_NE(err.find("not readable"), std::string::npos) << err;
+  r = read_lock_wait(m.reader(), waiter.pid, 0x1000, L);
+  EXPECT_FALSE(r);
+  EXPECT_NE(r.error().message.find("not readable"), std::string::npos) << r.error().message;
 }
 
 TEST(LockGraph, TornOrUnreadableListsAreErrorsNotHangs) {
@@ -165,19 +163,21 @@ TEST(LockGraph, TornOrUnreadableListsAreErrorsNotHangs) {
   // The holder's node now points at itself: a list caught mid-update.
   const uint64_t node = 0x7f0000200000 + L.proclock_lock_link;
   m.put<uint64_t>(node + 8, node);
-  std::string err;
-  EXPECT_FALSE(read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L, err));
-  EXPECT_NE(err.find("changed while read"), std::string::npos) << err;
+  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  EXPECT_FALSE(r);
+  EXPECT_NE(r.error().message.find("changed while read"), std::string::npos) << r.error().message;
 
   // A next pointer into unmapped memory.
   m.put<uint64_t>(node + 8, 0x7f0000900000);
-  EXPECT_FALSE(read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L, err));
-  EXPECT_NE(err.find("not readable"), std::string::npos) << err;
+  r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  EXPECT_FALSE(r);
+  EXPECT_NE(r.error().message.find("not readable"), std::string::npos) << r.error().message;
 
   // A waitLock that is not a pointer.
   put_proc(m, waiter, 0, 0x7f0000100003, 5);
-  EXPECT_FALSE(read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L, err));
-  EXPECT_NE(err.find("not a pointer"), std::string::npos) << err;
+  r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  EXPECT_FALSE(r);
+  EXPECT_NE(r.error().message.find("not a pointer"), std::string::npos) << r.error().message;
 }
 
 TEST(LockGraph, OnlyMeasuredLayouts) {

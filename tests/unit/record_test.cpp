@@ -8,6 +8,7 @@
 #include <random>
 
 #include "record/file.h"
+#include "record/report.h"
 
 using namespace pgstall::record;
 
@@ -48,8 +49,8 @@ TEST(Record, WriterWritesAFileTheReaderReads) {
   auto path = temp_path();
   {
     Writer w;
-    std::string err;
-    ASSERT_TRUE(w.open(path, {{"pgstall", "test"}}, err)) << err;
+    auto opened = w.open(path, {{"pgstall", "test"}});
+    ASSERT_TRUE(opened) << opened.error().message;
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(w.write(Type::Snapshot, {{"i", i}}));
     ASSERT_TRUE(w.close({{"reason", "test"}}));
     EXPECT_EQ(w.records(), 102u);
@@ -62,9 +63,9 @@ TEST(Record, WriterWritesAFileTheReaderReads) {
   unlink(path.c_str());
   EXPECT_FALSE(read_file(path).error.empty());
   Writer w;
-  std::string err;
-  EXPECT_FALSE(w.open("/nonexistent-dir/x.pgstall", {}, err));
-  EXPECT_NE(err.find("cannot create"), std::string::npos) << err;
+  auto opened = w.open("/nonexistent-dir/x.pgstall", {});
+  EXPECT_FALSE(opened);
+  EXPECT_NE(opened.error().message.find("cannot create"), std::string::npos) << opened.error().message;
 }
 
 // A recorder killed mid-write: every cut of the file reads up to its last
@@ -143,4 +144,34 @@ TEST(Record, RandomBytesNeverCrash) {
     EXPECT_TRUE(c.records.empty()) << "garbage read as a record, round " << round;
     EXPECT_TRUE(n == 0 || !c.error.empty() || c.truncated) << "garbage went unnoticed, round " << round;
   }
+}
+
+TEST(Record, SelectStacksByKindAndPid) {
+  Recording r;
+  r.stacks = {
+      {{"kind", "offcpu"}, {"class", "Lock"}, {"pid", 4242}, {"backend_type", "client backend"},
+       {"weight", 300}, {"frames", {"main", "ProcSleep"}}},
+      {{"kind", "offcpu"}, {"class", "Lock"}, {"pid", 4242}, {"backend_type", "client backend"},
+       {"weight", 200}, {"frames", {"main", "ProcSleep"}}},
+      {{"kind", "offcpu"}, {"class", "IO"}, {"pid", 4243}, {"weight", 50}, {"frames", {"main", "pread"}}},
+      {{"kind", "oncpu"}, {"class", "cpu"}, {"pid", 4242}, {"weight", 7}, {"frames", {"main"}}},
+  };
+  auto lock = select_stacks(r, "lock", 0);
+  ASSERT_TRUE(lock) << lock.error().message;
+  ASSERT_EQ(lock->size(), 1u);  // the two equal stacks merged
+  EXPECT_EQ((*lock)[0].weight, 500u);
+  EXPECT_EQ((*lock)[0].frames, (std::vector<std::string>{"client backend", "main", "ProcSleep"}));
+
+  auto mine = select_stacks(r, "offcpu", 4243);
+  ASSERT_TRUE(mine) << mine.error().message;
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ((*mine)[0].frames.front(), "postgres 4243");
+
+  auto oncpu = select_stacks(r, "oncpu", 0);
+  ASSERT_TRUE(oncpu) << oncpu.error().message;
+  EXPECT_EQ(oncpu->size(), 1u);
+
+  auto bad = select_stacks(r, "disk", 0);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "unknown kind 'disk': offcpu, oncpu, io or lock");
 }

@@ -91,13 +91,14 @@ ExeLink read_exe_link(int pid) {
 
 // Streams /proc/PID/maps until `match` accepts a line: the executable's
 // mappings come first (lowest addresses), so this usually reads one chunk.
+// nullopt: no line matched; an error: the file could not be read.
 template <typename Match>
-std::optional<model::MapsLine> find_mapping(int pid, Match match, int& error) {
+Result<std::optional<model::MapsLine>> find_mapping(int pid, Match match) {
   const std::string path = "/proc/" + std::to_string(pid) + "/maps";
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
-    error = errno;
-    return std::nullopt;
+    const int e = errno;
+    return fail(errno_message(pid, e, "read " + path));
   }
   std::string buf;
   size_t done = 0, total = 0;
@@ -105,9 +106,9 @@ std::optional<model::MapsLine> find_mapping(int pid, Match match, int& error) {
   for (;;) {
     const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      error = errno;
-      return std::nullopt;
+      const int e = errno;
+      if (e == EINTR) continue;
+      return fail(errno_message(pid, e, "read " + path));
     }
     if (n == 0) break;
     total += static_cast<size_t>(n);
@@ -122,8 +123,7 @@ std::optional<model::MapsLine> find_mapping(int pid, Match match, int& error) {
     buf.erase(0, done);
     done = 0;
   }
-  error = 0;
-  return std::nullopt;
+  return {std::nullopt};
 }
 
 }  // namespace
@@ -219,37 +219,25 @@ bool WaitEventReader::still_same(int pid, const Target& t) {
   return st && st->starttime_ticks == t.starttime && st->state != 'Z' && st->state != 'X';
 }
 
-std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::string& err) {
+Result<WaitEventReader::Target> WaitEventReader::resolve(int pid) {
   Target t;
   // Everything below is about the process this pidfd names, if still_same()
   // holds at the end. Without a pidfd (old kernel, out of fds) the start time
   // stands in for it.
   t.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!t.pidfd && errno == ESRCH) {
-    err = exited(pid);
-    return std::nullopt;
-  }
+  if (!t.pidfd && errno == ESRCH) return fail(exited(pid));
   const auto st = model::read_proc_stat(pid);
-  if (!st) {
-    err = exited(pid);
-    return std::nullopt;
-  }
-  if (st->state == 'Z' || st->state == 'X') {
-    err = who(pid) + ": has exited (a zombie not yet reaped by its parent)";
-    return std::nullopt;
-  }
+  if (!st) return fail(exited(pid));
+  if (st->state == 'Z' || st->state == 'X')
+    return fail(who(pid) + ": has exited (a zombie not yet reaped by its parent)");
   t.starttime = st->starttime_ticks;
 
   const ExeLink link = read_exe_link(pid);
   if (link.error == ENOENT) {
     // Kernel threads have no exe; a process that just exited neither.
-    err = who(pid) + ": has no executable (a kernel thread, or it has exited)";
-    return std::nullopt;
+    return fail(who(pid) + ": has no executable (a kernel thread, or it has exited)");
   }
-  if (link.error) {
-    err = errno_message(pid, link.error, "read /proc/" + std::to_string(pid) + "/exe");
-    return std::nullopt;
-  }
+  if (link.error) return fail(errno_message(pid, link.error, "read /proc/" + std::to_string(pid) + "/exe"));
 
   // /proc/PID/exe is the file the process runs, even when its path was
   // deleted or replaced (package upgrade) and across mount namespaces:
@@ -257,25 +245,16 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
   // find the new one.
   const std::string exe_link = "/proc/" + std::to_string(pid) + "/exe";
   struct stat sb;
-  if (::stat(exe_link.c_str(), &sb) != 0) {
-    err = errno_message(pid, errno, "stat " + exe_link);
-    return std::nullopt;
-  }
+  if (::stat(exe_link.c_str(), &sb) != 0) return fail(errno_message(pid, errno, "stat " + exe_link));
   const ExeKey key{sb.st_dev, sb.st_ino, sb.st_size,
                    static_cast<int64_t>(sb.st_mtim.tv_sec) * 1'000'000'000 + sb.st_mtim.tv_nsec};
   auto it = exes_.find(key);
   if (it == exes_.end()) {
     UniqueFd fd(::open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-      err = errno_message(pid, errno, "open " + exe_link);
-      return std::nullopt;
-    }
+    if (!fd) return fail(errno_message(pid, errno, "open " + exe_link));
     auto elf = symbols::ElfFile::open(std::move(fd));
     auto x = elf ? inspect_executable(*elf) : Result<PgExecutable>(elf.error());
-    if (!x) {
-      err = who(pid, link.path) + ": cannot read its executable: " + x.error().message;
-      return std::nullopt;
-    }
+    if (!x) return fail(who(pid, link.path) + ": cannot read its executable: " + x.error().message);
     x->path = link.path;
     x->pg_major = pg_major_from_path(link.path);
     it = exes_.emplace(key, std::make_shared<const PgExecutable>(std::move(*x))).first;
@@ -284,10 +263,7 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
 
   t.exe = exe;
   t.pg_major = exe->pg_major ? exe->pg_major : pg_version_file_major(pid);
-  if (auto why = unsupported_reason(*exe, t.pg_major)) {
-    err = who(pid, link.path) + ": " + *why;
-    return std::nullopt;
-  }
+  if (auto why = unsupported_reason(*exe, t.pg_major)) return fail(who(pid, link.path) + ": " + *why);
 
   // The executable's own mapping: by device and inode, or by name (they can
   // differ on overlayfs, where maps may show the underlying file).
@@ -297,33 +273,26 @@ std::optional<WaitEventReader::Target> WaitEventReader::resolve(int pid, std::st
         m.inode == sb.st_ino && m.dev_major == major(sb.st_dev) && m.dev_minor == minor(sb.st_dev);
     return same_file || m.path == link.path;
   };
-  int maps_error = 0;
-  const auto mapping = find_mapping(pid, match, maps_error);
-  if (!mapping) {
-    err = maps_error ? errno_message(pid, maps_error, "read /proc/" + std::to_string(pid) + "/maps")
-                     : who(pid, link.path) + ": its executable is not mapped at file offset " +
-                           hex(exe->load_offset) + " in /proc/" + std::to_string(pid) + "/maps";
-    return std::nullopt;
-  }
-  const uint64_t bias = mapping->start - exe->load_vaddr;
+  const auto mapping = find_mapping(pid, match);
+  if (!mapping) return mapping.error();
+  if (!*mapping)
+    return fail(who(pid, link.path) + ": its executable is not mapped at file offset " + hex(exe->load_offset) +
+                " in /proc/" + std::to_string(pid) + "/maps");
+  const uint64_t bias = (*mapping)->start - exe->load_vaddr;
   t.ptr_addr = bias + *exe->wait_event_ptr;
   return t;
 }
 
-std::optional<uint32_t> WaitEventReader::read_value(int pid, Target& t, std::string& err) {
+Result<uint32_t> WaitEventReader::read_value(int pid, Target& t) {
   unsigned char ptr_bytes[8] = {};
   iovec local{ptr_bytes, t.exe->ptr_size};
   iovec remote{reinterpret_cast<void*>(t.ptr_addr), t.exe->ptr_size};
   ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
-  if (n < 0) {
-    err = errno == EFAULT ? who(pid) + ": my_wait_event_info's address " + hex(t.ptr_addr) + " is not mapped"
-                          : errno_message(pid, errno, "read its memory");
-    return std::nullopt;
-  }
-  if (static_cast<size_t>(n) != t.exe->ptr_size) {
-    err = who(pid) + ": short read of my_wait_event_info at " + hex(t.ptr_addr);
-    return std::nullopt;
-  }
+  if (n < 0)
+    return fail(errno == EFAULT ? who(pid) + ": my_wait_event_info's address " + hex(t.ptr_addr) + " is not mapped"
+                                : errno_message(pid, errno, "read its memory"));
+  if (static_cast<size_t>(n) != t.exe->ptr_size)
+    return fail(who(pid) + ": short read of my_wait_event_info at " + hex(t.ptr_addr));
   uint64_t target = 0;
   if (t.exe->ptr_size == 8) {
     std::memcpy(&target, ptr_bytes, 8);
@@ -332,35 +301,25 @@ std::optional<uint32_t> WaitEventReader::read_value(int pid, Target& t, std::str
     std::memcpy(&p32, ptr_bytes, 4);
     target = p32;
   }
-  if (target == 0 || target % alignof(uint32_t) != 0) {
-    err = who(pid) + ": my_wait_event_info holds " + hex(target) + ", not a pointer to a uint32";
-    return std::nullopt;
-  }
+  if (target == 0 || target % alignof(uint32_t) != 0)
+    return fail(who(pid) + ": my_wait_event_info holds " + hex(target) + ", not a pointer to a uint32");
 
   uint32_t info = 0;
   local = {&info, sizeof info};
   remote = {reinterpret_cast<void*>(target), sizeof info};
   n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
-  if (n < 0) {
-    err = errno == EFAULT ? who(pid) + ": my_wait_event_info points at " + hex(target) + ", which is not mapped"
-                          : errno_message(pid, errno, "read its memory");
-    return std::nullopt;
-  }
-  if (n != sizeof info) {
-    err = who(pid) + ": short read of wait_event_info at " + hex(target);
-    return std::nullopt;
-  }
+  if (n < 0)
+    return fail(errno == EFAULT ? who(pid) + ": my_wait_event_info points at " + hex(target) + ", which is not mapped"
+                                : errno_message(pid, errno, "read its memory"));
+  if (n != sizeof info) return fail(who(pid) + ": short read of wait_event_info at " + hex(target));
   t.last_target = target;
   return info;
 }
 
-std::optional<uint32_t> WaitEventReader::read(int pid, std::string& err) {
-  if (pid <= 0) {
-    err = who(pid) + ": not a process id";
-    return std::nullopt;
-  }
+Result<uint32_t> WaitEventReader::read(int pid) {
+  if (pid <= 0) return fail(who(pid) + ": not a process id");
   if (auto it = pids_.find(pid); it != pids_.end()) {
-    auto v = read_value(pid, it->second, err);
+    auto v = read_value(pid, it->second);
     // Trust the value only if the process resolved was still there after the
     // read; otherwise the pid may be recycled: resolve it afresh.
     if (still_same(pid, it->second)) {
@@ -370,14 +329,11 @@ std::optional<uint32_t> WaitEventReader::read(int pid, std::string& err) {
     pids_.erase(it);
   }
 
-  auto t = resolve(pid, err);
-  if (!t) return std::nullopt;
-  auto v = read_value(pid, *t, err);
-  if (!v) return std::nullopt;
-  if (!still_same(pid, *t)) {
-    err = who(pid) + ": exited while being read";
-    return std::nullopt;
-  }
+  auto t = resolve(pid);
+  if (!t) return t.error();
+  auto v = read_value(pid, *t);
+  if (!v) return v;
+  if (!still_same(pid, *t)) return fail(who(pid) + ": exited while being read");
   pids_.insert_or_assign(pid, std::move(*t));
   return v;
 }

@@ -74,11 +74,11 @@ class WaitEventReader {
   WaitEventReader& operator=(const WaitEventReader&) = delete;
 
   // 0 means "not waiting" (pg_stat_activity shows NULL); otherwise class in
-  // the top byte, event in the low 16 bits. nullopt with a message for the
-  // operator in `err` ("pid 42: no such process", "pid 7 (/usr/bin/sleep):
-  // not a PostgreSQL server …", "pid 9: unsupported: PostgreSQL 13 has no
+  // the top byte, event in the low 16 bits. An error carries a message for the
+  // operator ("pid 42: no such process", "pid 7 (/usr/bin/sleep): not a
+  // PostgreSQL server …", "pid 9: unsupported: PostgreSQL 13 has no
   // my_wait_event_info …").
-  std::optional<uint32_t> read(int pid, std::string& err);
+  Result<uint32_t> read(int pid);
 
   // Major version of pid's server (path, else the data dir's PG_VERSION), once
   // a read of it succeeded; 0 when unknown. Needed to decode the event.
@@ -115,8 +115,8 @@ class WaitEventReader {
     std::shared_ptr<const PgExecutable> exe;
   };
 
-  std::optional<Target> resolve(int pid, std::string& err);
-  std::optional<uint32_t> read_value(int pid, Target& t, std::string& err);
+  Result<Target> resolve(int pid);
+  Result<uint32_t> read_value(int pid, Target& t);
   // Whether t's process was still there: its pidfd not yet readable, or the
   // pid's start time unchanged.
   static bool still_same(int pid, const Target& t);

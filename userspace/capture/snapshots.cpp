@@ -166,8 +166,8 @@ void SnapshotBuilder::read_memory(model::Snapshot& s, ProcInfo& p) {
     return;
   }
   if (p.pg_major < 14 || p.pg_major > model::kWaitEventMaxMajor) return;
-  std::string err;
-  s.wait_event_info = p.last_wait_event = wait_reader_.read(p.pid, err);
+  const auto info = wait_reader_.read(p.pid);
+  s.wait_event_info = p.last_wait_event = info ? std::optional<uint32_t>(*info) : std::nullopt;
   if (s.wait_event_info) {
     if ((*s.wait_event_info >> 24) == kWaitClassLock) s.shm_lock = read_lock_holders(p.pid, p.pg_major);
     return;
@@ -178,7 +178,7 @@ void SnapshotBuilder::read_memory(model::Snapshot& s, ProcInfo& p) {
   ++errors_.wait_events;
   if (!wait_read_warned_) {
     wait_read_warned_ = true;
-    notices_.push_back("cannot read wait events: " + err);
+    notices_.push_back("cannot read wait events: " + info.error().message);
   }
 }
 
@@ -202,20 +202,19 @@ std::optional<model::LockWaitRead> SnapshotBuilder::read_lock_holders(int pid, i
     iovec remote{reinterpret_cast<void*>(addr), len};
     return ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
   };
-  std::string err;
-  auto r = model::read_lock_wait(mem, pid, *target, *layout, err);
+  auto r = model::read_lock_wait(mem, pid, *target, *layout);
   if (!r) {
     if (model::gone_or_exiting(pid)) return std::nullopt;
     ++errors_.lock_graph;
     if (!lock_graph_warned_) {
       lock_graph_warned_ = true;
-      notices_.push_back("cannot read lock holders: " + err);
+      notices_.push_back("cannot read lock holders: " + r.error().message);
     }
     return std::nullopt;
   }
   if (!r->waiting) return std::nullopt;  // granted between the two reads
   r->tag.type = std::string(model::lock_tag_type_name(static_cast<uint8_t>(r->tag.type_id), pg_major).value_or(""));
-  return r;
+  return std::move(*r);
 }
 
 }  // namespace pgstall::capture

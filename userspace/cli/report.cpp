@@ -66,12 +66,12 @@ void FlamegraphOptions::add_to(CLI::App& app) {
 int run_flamegraph(const FlamegraphOptions& o) {
   record::Recording r;
   if (int rc = load(o.file, "pgstall flamegraph", r)) return rc;
-  std::vector<flame::Stack> stacks;
-  std::string err;
-  if (!record::select_stacks(r, o.kind, o.pid, stacks, err)) {
-    std::cerr << "pgstall flamegraph: " << err << "\n";
+  auto selected = record::select_stacks(r, o.kind, o.pid);
+  if (!selected) {
+    std::cerr << "pgstall flamegraph: " << selected.error().message << "\n";
     return 2;
   }
+  const std::vector<flame::Stack>& stacks = *selected;
   if (stacks.empty()) {
     std::cerr << "pgstall flamegraph: no " << o.kind << " stacks in " << o.file
               << (o.pid ? fmt::format(" for pid {}", o.pid) : "")

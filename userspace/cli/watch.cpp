@@ -26,14 +26,10 @@
 namespace pgstall::cli {
 namespace {
 
-bool parse_into(const std::string& text, double& out, const char* what, std::string& err) {
+Result<double> parse_duration(const std::string& text, const char* what) {
   auto v = model::parse_duration_s(text);
-  if (!v) {
-    err = fmt::format("{}: '{}' is not a duration (try 5s, 500ms, 2m)", what, text);
-    return false;
-  }
-  out = *v;
-  return true;
+  if (!v) return fail(fmt::format("{}: '{}' is not a duration (try 5s, 500ms, 2m)", what, text));
+  return *v;
 }
 
 }  // namespace
@@ -112,10 +108,14 @@ Result<detect::Settings> settings_from(const WatchOptions& o) {
 
 Result<Timing> timing_from(const WatchOptions& o) {
   Timing t;
-  std::string err;
-  if (!parse_into(o.interval, t.interval_s, "--interval", err) ||
-      (!o.duration.empty() && !parse_into(o.duration, t.duration_s, "--duration", err)))
-    return fail(err);
+  const auto interval = parse_duration(o.interval, "--interval");
+  if (!interval) return interval.error();
+  t.interval_s = *interval;
+  if (!o.duration.empty()) {
+    const auto duration = parse_duration(o.duration, "--duration");
+    if (!duration) return duration.error();
+    t.duration_s = *duration;
+  }
   t.interval_s = std::max(t.interval_s, 0.01);
   return t;
 }

@@ -192,7 +192,8 @@ std::string to_folded(const std::vector<Stack>& stacks) {
   return out;
 }
 
-bool parse_folded(std::string_view text, std::vector<Stack>& out, std::string& err) {
+Result<std::vector<Stack>> parse_folded(std::string_view text) {
+  std::vector<Stack> out;
   size_t lineno = 0;
   while (!text.empty()) {
     ++lineno;
@@ -202,17 +203,13 @@ bool parse_folded(std::string_view text, std::vector<Stack>& out, std::string& e
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
     size_t sp = line.rfind(' ');
-    if (sp == std::string_view::npos || sp == 0 || sp + 1 == line.size()) {
-      err = fmt::format("line {}: expected \"frame;frame;... weight\"", lineno);
-      return false;
-    }
+    if (sp == std::string_view::npos || sp == 0 || sp + 1 == line.size())
+      return fail(fmt::format("line {}: expected \"frame;frame;... weight\"", lineno));
     Stack s;
     auto num = line.substr(sp + 1);
     for (char c : num) {
-      if (c < '0' || c > '9' || s.weight > (UINT64_MAX - 9) / 10) {
-        err = fmt::format("line {}: weight \"{}\" is not an unsigned integer", lineno, num);
-        return false;
-      }
+      if (c < '0' || c > '9' || s.weight > (UINT64_MAX - 9) / 10)
+        return fail(fmt::format("line {}: weight \"{}\" is not an unsigned integer", lineno, num));
       s.weight = s.weight * 10 + (c - '0');
     }
     auto frames = line.substr(0, sp);
@@ -225,7 +222,7 @@ bool parse_folded(std::string_view text, std::vector<Stack>& out, std::string& e
     }
     out.push_back(std::move(s));
   }
-  return true;
+  return out;
 }
 
 std::vector<Box> layout(const std::vector<Stack>& stacks) {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/result.h"
+
 namespace pgstall::flame {
 
 // One stack and what it weighs (nanoseconds off CPU, or samples). Frames run
@@ -34,8 +36,8 @@ std::vector<Stack> merge(std::vector<Stack> stacks);
 std::string to_folded(const std::vector<Stack>& stacks);
 
 // Reads folded text back. A line that does not end in " <unsigned integer>"
-// is an error: returns false with the 1-based line number and why in err.
-bool parse_folded(std::string_view text, std::vector<Stack>& out, std::string& err);
+// is an error naming the 1-based line number and why.
+Result<std::vector<Stack>> parse_folded(std::string_view text);
 
 struct SvgOptions {
   std::string title = "Flame graph";

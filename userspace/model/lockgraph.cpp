@@ -42,36 +42,31 @@ std::optional<LockLayout> lock_layout(int pg_major) {
   return std::nullopt;
 }
 
-std::optional<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64_t wait_event_target,
-                                           const LockLayout& L, std::string& err) {
+Result<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64_t wait_event_target,
+                                    const LockLayout& L) {
   if (wait_event_target < L.proc_wait_event_info) {
-    err = fmt::format("pid {}: wait_event_info at {} is not inside a PGPROC", pid, hex(wait_event_target));
-    return std::nullopt;
+    return fail(fmt::format("pid {}: wait_event_info at {} is not inside a PGPROC", pid, hex(wait_event_target)));
   }
   const uint64_t proc = wait_event_target - L.proc_wait_event_info;
   int32_t proc_pid = 0;
   if (!get(mem, proc + L.proc_pid, proc_pid)) {
-    err = fmt::format("pid {}: its PGPROC at {} is not readable", pid, hex(proc));
-    return std::nullopt;
+    return fail(fmt::format("pid {}: its PGPROC at {} is not readable", pid, hex(proc)));
   }
   if (proc_pid != pid) {
     // Not yet InitProcess'd (my_wait_event_info still points at a local
     // dummy), or a layout that is not the one assumed.
-    err = fmt::format("pid {}: the PGPROC at {} says pid {}: not its PGPROC", pid, hex(proc), proc_pid);
-    return std::nullopt;
+    return fail(fmt::format("pid {}: the PGPROC at {} says pid {}: not its PGPROC", pid, hex(proc), proc_pid));
   }
   LockWaitRead r;
   uint64_t wait_lock = 0, group_leader = 0;
   int32_t mode = 0;
   if (!get(mem, proc + L.proc_xid, r.xid) || !get(mem, proc + L.proc_wait_lock, wait_lock) ||
       !get(mem, proc + L.proc_wait_lock_mode, mode) || !get(mem, proc + L.proc_lock_group_leader, group_leader)) {
-    err = fmt::format("pid {}: short read of its PGPROC at {}", pid, hex(proc));
-    return std::nullopt;
+    return fail(fmt::format("pid {}: short read of its PGPROC at {}", pid, hex(proc)));
   }
   if (!wait_lock) return r;
   if (!plausible_pointer(wait_lock)) {
-    err = fmt::format("pid {}: waitLock {} is not a pointer", pid, hex(wait_lock));
-    return std::nullopt;
+    return fail(fmt::format("pid {}: waitLock {} is not a pointer", pid, hex(wait_lock)));
   }
   r.waiting = true;
   r.tag.mode = mode;
@@ -79,8 +74,7 @@ std::optional<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64
   // LOCKTAG: four uint32 fields (the fourth a uint16), the type, the method.
   unsigned char tag[16];
   if (!mem(wait_lock, tag, sizeof tag)) {
-    err = fmt::format("pid {}: its waitLock at {} is not readable", pid, hex(wait_lock));
-    return std::nullopt;
+    return fail(fmt::format("pid {}: its waitLock at {} is not readable", pid, hex(wait_lock)));
   }
   std::memcpy(&r.tag.field[0], tag + 0, 4);
   std::memcpy(&r.tag.field[1], tag + 4, 4);
@@ -95,13 +89,11 @@ std::optional<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64
   const uint64_t head = wait_lock + L.lock_proclocks;
   uint64_t node = 0;
   if (!get(mem, head + 8, node)) {  // the list head's next
-    err = fmt::format("pid {}: the holders list of its waitLock is not readable", pid);
-    return std::nullopt;
+    return fail(fmt::format("pid {}: the holders list of its waitLock is not readable", pid));
   }
   while (node != head) {
     if (!plausible_pointer(node) || ++r.holders_seen > kMaxProcLocks) {
-      err = fmt::format("pid {}: the holders list of its waitLock changed while read", pid);
-      return std::nullopt;
+      return fail(fmt::format("pid {}: the holders list of its waitLock changed while read", pid));
     }
     const uint64_t proclock = node - L.proclock_lock_link;
     uint64_t holder_proc = 0, holder_group = 0, next = 0;
@@ -109,18 +101,15 @@ std::optional<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64
     if (!get(mem, proclock + L.proclock_my_proc, holder_proc) ||
         !get(mem, proclock + L.proclock_group_leader, holder_group) ||
         !get(mem, proclock + L.proclock_hold_mask, hold_mask) || !get(mem, node + 8, next)) {
-      err = fmt::format("pid {}: a holder of its waitLock is not readable", pid);
-      return std::nullopt;
+      return fail(fmt::format("pid {}: a holder of its waitLock is not readable", pid));
     }
     if (holder_proc != proc && holder_group != own_group && (hold_mask & conflicts)) {
       if (!plausible_pointer(holder_proc)) {
-        err = fmt::format("pid {}: a holder of its waitLock has no PGPROC", pid);
-        return std::nullopt;
+        return fail(fmt::format("pid {}: a holder of its waitLock has no PGPROC", pid));
       }
       int32_t holder_pid = 0;
       if (!get(mem, holder_proc + L.proc_pid, holder_pid)) {
-        err = fmt::format("pid {}: a holder's PGPROC at {} is not readable", pid, hex(holder_proc));
-        return std::nullopt;
+        return fail(fmt::format("pid {}: a holder's PGPROC at {} is not readable", pid, hex(holder_proc)));
       }
       r.blockers.push_back({holder_pid, hold_mask});
     }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "model/locktag.h"
+#include "util/result.h"
 
 namespace pgstall::model {
 
@@ -62,9 +63,9 @@ struct LockWaitRead {
 };
 
 // Reads the PGPROC of `pid` at wait_event_target - proc_wait_event_info.
-// nullopt with a reason when the memory does not read as pid's PGPROC or a
+// An error with a reason when the memory does not read as pid's PGPROC or a
 // list is torn mid-walk.
-std::optional<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64_t wait_event_target,
-                                           const LockLayout& layout, std::string& err);
+Result<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64_t wait_event_target,
+                                    const LockLayout& layout);
 
 }  // namespace pgstall::model

@@ -32,8 +32,7 @@ nlohmann::json recording_meta(const RecordingFacts& f, const Clock& clock) {
 
 Result<void> RecordingWriter::open(const std::string& path, const nlohmann::json& meta) {
   auto w = std::make_unique<record::Writer>();
-  std::string err;
-  if (!w->open(path, meta, err)) return fail(err);
+  if (auto opened = w->open(path, meta); !opened) return opened.error();
   writer_ = std::move(w);
   return {};
 }

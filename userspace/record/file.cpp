@@ -204,17 +204,11 @@ bool Writer::put(const std::string& bytes) {
   return true;
 }
 
-bool Writer::open(const std::string& path, const nlohmann::json& meta, std::string& err) {
+Result<void> Writer::open(const std::string& path, const nlohmann::json& meta) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd_ < 0) {
-    err = fmt::format("cannot create {}: {}", path, strerror(errno));
-    return false;
-  }
-  if (!put(header()) || !write(Type::Meta, meta)) {
-    err = fmt::format("{}: {}", path, error_);
-    return false;
-  }
-  return true;
+  if (fd_ < 0) return fail(fmt::format("cannot create {}: {}", path, strerror(errno)));
+  if (!put(header()) || !write(Type::Meta, meta)) return fail(fmt::format("{}: {}", path, error_));
+  return {};
 }
 
 bool Writer::write(Type type, const nlohmann::json& body) {

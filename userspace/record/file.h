@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/result.h"
+
 namespace pgstall::record {
 
 inline constexpr char kMagic[8] = {'P', 'G', 'S', 'T', 'R', 'E', 'C', '\0'};
@@ -76,7 +78,7 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   // Creates (truncates) path and writes the header and a Meta record.
-  bool open(const std::string& path, const nlohmann::json& meta, std::string& err);
+  Result<void> open(const std::string& path, const nlohmann::json& meta);
   bool write(Type type, const nlohmann::json& body);  // one write(2); false (and error()) on failure
   bool close(const nlohmann::json& end_body);         // an End record, then close
   uint64_t bytes() const { return bytes_; }

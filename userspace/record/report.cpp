@@ -90,12 +90,10 @@ Recording load(const Contents& c) {
   return r;
 }
 
-bool select_stacks(const Recording& r, const std::string& kind, int pid, std::vector<flame::Stack>& out,
-                   std::string& err) {
-  if (kind != "offcpu" && kind != "oncpu" && kind != "io" && kind != "lock") {
-    err = fmt::format("unknown kind '{}': offcpu, oncpu, io or lock", kind);
-    return false;
-  }
+Result<std::vector<flame::Stack>> select_stacks(const Recording& r, const std::string& kind, int pid) {
+  if (kind != "offcpu" && kind != "oncpu" && kind != "io" && kind != "lock")
+    return fail(fmt::format("unknown kind '{}': offcpu, oncpu, io or lock", kind));
+  std::vector<flame::Stack> out;
   for (const auto& e : r.stacks) {
     const std::string k = get_or<std::string>(e, "kind", "");
     const std::string cls = get_or<std::string>(e, "class", "");
@@ -112,8 +110,7 @@ bool select_stacks(const Recording& r, const std::string& kind, int pid, std::ve
     s.cls = cls;
     out.push_back(std::move(s));
   }
-  out = flame::merge(std::move(out));
-  return true;
+  return flame::merge(std::move(out));
 }
 
 std::vector<StallSpan> stall_spans(const Recording& r) {

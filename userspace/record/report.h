@@ -10,6 +10,7 @@
 
 #include "flame/flame.h"
 #include "record/file.h"
+#include "util/result.h"
 
 namespace pgstall::record {
 
@@ -38,8 +39,7 @@ Recording load(const Contents& c);
 // (heavyweight lock and LWLock sleeps). pid 0: every process. Each stack
 // gets its process as root frame ("client backend", or "client backend 4242"
 // with a pid). An unknown kind is an error.
-bool select_stacks(const Recording& r, const std::string& kind, int pid, std::vector<flame::Stack>& out,
-                   std::string& err);
+Result<std::vector<flame::Stack>> select_stacks(const Recording& r, const std::string& kind, int pid);
 
 // One stall with its end, for the report.
 struct StallSpan {
