@@ -116,6 +116,10 @@ class Scenario {
     auto it = kv_.find(key);
     return it == kv_.end() ? 0 : std::stoi(it->second);
   }
+  std::string value(const std::string& key) const {
+    auto it = kv_.find(key);
+    return it == kv_.end() ? "" : it->second;
+  }
   std::vector<int> pids(const std::string& key) const {
     std::vector<int> out;
     auto it = kv_.find(key);

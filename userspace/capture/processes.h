@@ -34,6 +34,7 @@ struct ProcInfo : model::Process {
   uint32_t long_sleep_waker_pid = 0;
   uint64_t fd_cache_sc_start = 0;
   std::string fd_cache;
+  model::FileClass fd_cache_class = model::FileClass::Unknown;
 };
 
 struct Targets {

@@ -18,8 +18,16 @@ namespace {
 
 // PG_WAIT_LOCK >> 24 (src/include/utils/wait_event.h, the same in 13-17).
 constexpr uint32_t kWaitClassLock = 0x03;
-// A file syscall this long is worth saying where its fd points (once).
-constexpr uint64_t kFdLookupAfterNs = 300'000'000;
+// A file syscall this long is worth saying where its fd points (once per
+// syscall): io-wait names the file, io-slow counts waits by file class.
+constexpr uint64_t kFdLookupAfterNs = 100'000'000;
+
+model::FileClass class_of(const model::PgFile& f) {
+  if (f.kind == model::PgFileKind::Wal) return model::FileClass::Wal;
+  if (f.temp || f.rel.find("pgsql_tmp") != std::string::npos) return model::FileClass::Temp;
+  if (f.kind == model::PgFileKind::Relation) return model::FileClass::Relation;
+  return model::FileClass::Other;
+}
 
 }  // namespace
 
@@ -133,12 +141,18 @@ void SnapshotBuilder::set_fd_path(model::Snapshot& s, ProcInfo& p, uint64_t now)
   if (p.fd_cache_sc_start != s.sc_start_ns) {
     p.fd_cache_sc_start = s.sc_start_ns;
     p.fd_cache.clear();
+    p.fd_cache_class = model::FileClass::Unknown;
     if (auto path = model::fd_path(p.pid, static_cast<int>(s.sc_args[0]))) {
       p.fd_cache = *path;
-      if (auto f = model::classify_path(*path, p.data_dir)) p.fd_cache = model::describe(*f);
+      p.fd_cache_class = model::FileClass::Other;
+      if (auto f = model::classify_path(*path, p.data_dir)) {
+        p.fd_cache = model::describe(*f);
+        p.fd_cache_class = class_of(*f);
+      }
     }
   }
   s.sc_fd_path = p.fd_cache;
+  s.sc_fd_class = p.fd_cache_class;
 }
 
 void SnapshotBuilder::set_pg_wait(model::Snapshot& s, const pgstall_thread_state& st) const {

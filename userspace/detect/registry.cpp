@@ -12,11 +12,12 @@ const KindSpec& hot_loop_kind();
 const KindSpec& cpu_bound_kind();
 const KindSpec& delay_loop_kind();
 const KindSpec& wait_kind();
+const KindSpec& io_slow_kind();
 
 std::span<const KindSpec* const> kinds() {
-  static const std::array<const KindSpec*, 7> table = {
+  static const std::array<const KindSpec*, 8> table = {
       &lock_sleep_kind(), &lwlock_wait_kind(), &io_wait_kind(), &hot_loop_kind(),
-      &cpu_bound_kind(),  &delay_loop_kind(),  &wait_kind(),
+      &cpu_bound_kind(),  &delay_loop_kind(),  &wait_kind(),    &io_slow_kind(),
   };
   return table;
 }

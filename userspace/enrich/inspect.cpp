@@ -1,7 +1,9 @@
 #include "enrich/inspect.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <initializer_list>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +13,44 @@
 #include "model/procfs.h"
 
 namespace pgstall::enrich {
+
+namespace {
+
+// What a D-state sleep is, by where in the kernel it sleeps (innermost first).
+std::string d_state_cause(const std::vector<std::string>& inner_first) {
+  auto has = [&](std::initializer_list<std::string_view> names) {
+    for (const auto& f : inner_first)
+      for (auto n : names)
+        if (f.find(n) != std::string::npos) return true;
+    return false;
+  };
+  if (has({"exit_mmap", "do_exit", "exit_mm", "free_pgtables", "unlink_file_vma"}))
+    return "process teardown (exiting), not the database's I/O";
+  if (has({"percpu_rwsem_wait", "sb_start_write", "__sb_start", "freeze"})) return "filesystem freeze";
+  if (has({"try_to_free_pages", "shrink_", "__alloc_pages_slowpath", "balance_pgdat", "mem_cgroup_handle_over_high"}))
+    return "memory reclaim";
+  if (has({"lock_mm_and_find_vma", "mmap_read_lock", "mmap_write_lock"}) ||
+      (has({"rwsem_down_read_slowpath", "rwsem_down_write_slowpath"}) && has({"vma", "mmap", "fault"})))
+    return "memory map lock";
+  if (has({"jbd2"})) return "filesystem journal";
+  if (has({"folio_wait", "wait_on_page", "io_schedule", "submit_bio_wait", "blk_", "filemap_fdatawait",
+           "wait_on_buffer", "balance_dirty_pages"}))
+    return "I/O";
+  return "";
+}
+
+// Upper bound (µs) of the log2 slot below which `share` of the completions fall.
+uint64_t histogram_quantile_us(const std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS>& h, uint64_t total, double share) {
+  uint64_t seen = 0;
+  for (size_t i = 0; i < h.size(); ++i) {
+    seen += h[i];
+    if (static_cast<double>(seen) >= share * static_cast<double>(total)) return uint64_t{1} << (i + 1);
+  }
+  return uint64_t{1} << h.size();
+}
+
+}  // namespace
+
 
 void Inspector::inspect(detect::Stall& stall) {
   if (detect::wants(stall.kind, detect::kEnrichLwlockCaller)) lwlock_caller(stall);
@@ -73,6 +113,12 @@ void Inspector::kernel_and_user_stack(detect::Stall& stall) {
   if (frames.empty()) return;
   stall.detail["kernel_stack"] = frames;
   add_user_stack(stall, frames);
+  if (stall.state == 'D') {
+    const std::string cause = d_state_cause(frames);
+    if (!cause.empty()) stall.detail["d_state"] = cause;
+    // What changes the reading: a freeze, reclaim, a map lock, a teardown.
+    if (!cause.empty() && cause != "I/O") stall.summary += "; D state: " + cause;
+  }
   // Where an I/O wait sleeps says why (a freeze, a journal commit); the
   // syscall entry frames below it say nothing. A futex stack is always the same.
   if (!detect::wants(stall.kind, detect::kEnrichIo)) return;
@@ -108,7 +154,9 @@ void Inspector::add_user_stack(detect::Stall& stall, const std::vector<std::stri
   stall.detail["stack_unwind"] = "dwarf";
 }
 
-// The block layer's view: requests outstanding per device, oldest first.
+// The block layer's view: requests outstanding per device, oldest first, and
+// how fast requests have completed; when they complete fast but the waits
+// are long, the delay is above the block layer.
 void Inspector::io(detect::Stall& stall) {
   const auto inflight = tracer_.block_inflight();
   const uint64_t now = capture::monotonic_ns();
@@ -122,7 +170,21 @@ void Inspector::io(detect::Stall& stall) {
     d["oldest_s"] = std::max(d.value("oldest_s", 0.0), age);
   }
   stall.detail["block_in_flight"] = devs;
-  if (devs.empty()) stall.summary += "; no block request in flight (the wait is above the disk)";
+  const auto hist = tracer_.block_histogram();
+  uint64_t total = 0;
+  for (uint64_t n : hist) total += n;
+  bool fast = false;
+  if (total) {
+    const uint64_t p50 = histogram_quantile_us(hist, total, 0.5), p99 = histogram_quantile_us(hist, total, 0.99);
+    stall.detail["block_completion_us"] = {{"p50_le", p50}, {"p99_le", p99}, {"completed", total}};
+    fast = p99 <= 50'000;
+  }
+  if (devs.empty() && fast)
+    stall.summary += "; block requests complete fast (99% within 50 ms) and none is in flight: the delay is above "
+                     "the block layer (cgroup I/O throttling, a network or FUSE filesystem, dm layers, a frozen "
+                     "filesystem)";
+  else if (devs.empty())
+    stall.summary += "; no block request in flight (the wait is above the disk)";
 }
 
 }  // namespace pgstall::enrich

@@ -7,6 +7,17 @@ std::optional<WaitEvent> wait_event_of(const Snapshot& s) {
   return decode_wait_event(*s.wait_event_info, s.pg_major);
 }
 
+std::string_view file_class_name(FileClass c) {
+  switch (c) {
+    case FileClass::Wal: return "WAL";
+    case FileClass::Relation: return "relation";
+    case FileClass::Temp: return "temp";
+    case FileClass::Other: return "other";
+    case FileClass::Unknown: break;
+  }
+  return "unknown";
+}
+
 LockTag lock_tag_of(const PgWait& w, int pg_major) {
   LockTag t;
   t.field = w.lock_field;

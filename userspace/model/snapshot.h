@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/lockgraph.h"
@@ -48,6 +49,10 @@ struct PgWait {
   bool query_truncated = false;  // the text filled the probe's buffer: there is more
 };
 
+// What a file an I/O wait is on holds, as far as the data directory says.
+enum class FileClass { Unknown, Wal, Relation, Temp, Other };
+std::string_view file_class_name(FileClass c);  // "WAL", "relation", "temp", "other", "unknown"
+
 struct Snapshot {
   int pid = 0;
   ProcessTitle title;
@@ -56,6 +61,7 @@ struct Snapshot {
   uint64_t sc_start_ns = 0;
   std::array<uint64_t, 4> sc_args{};
   std::string sc_fd_path;  // file I/O syscalls with an fd argument: where the fd points ("" = unknown)
+  FileClass sc_fd_class = FileClass::Unknown;
   bool on_cpu = false;
   uint64_t offcpu_since_ns = 0;  // valid when !on_cpu
   char offcpu_state = 'S';       // 'S', 'D', 'R' (preempted) ...

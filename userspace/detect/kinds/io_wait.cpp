@@ -16,6 +16,13 @@ bool is_peer_fd(const std::string& path) {
   return path.rfind("socket:", 0) == 0 || path.rfind("pipe:", 0) == 0 || path.rfind("anon_inode:", 0) == 0;
 }
 
+// D state is not I/O by itself: a backend tearing down its address space
+// on exit sleeps uninterruptibly too (unlink_file_vma, free_pgtables).
+bool exiting(const model::Snapshot& s) {
+  static const int kExit = model::syscall_number("exit"), kExitGroup = model::syscall_number("exit_group");
+  return s.in_syscall && (s.sc_nr == kExit || s.sc_nr == kExitGroup);
+}
+
 class IoWait final : public StatelessJudge {
  public:
   explicit IoWait(const Settings& s) : after_s_(s.get(kAfter)) {}
@@ -31,7 +38,8 @@ class IoWait final : public StatelessJudge {
                                state == 'D' ? "in D state" : fmt::format("in state {}", state));
       return st;
     }
-    if (!s.on_cpu && s.offcpu_state == 'D' && s.offcpu_since_ns && secs(s.offcpu_since_ns, now) >= after_s_) {
+    if (!s.on_cpu && s.offcpu_state == 'D' && !exiting(s) && s.offcpu_since_ns &&
+        secs(s.offcpu_since_ns, now) >= after_s_) {
       Stall st = open_stall(kName, now, s, s.offcpu_since_ns, s.lower_bound);
       st.summary = fmt::format("uninterruptible sleep (D state){}", st.syscall.empty() ? "" : " in " + st.syscall);
       return st;
@@ -52,7 +60,7 @@ const KindSpec& io_wait_kind() {
       .thresholds = {kAfter},
       .make = [](const Settings& s) { return std::make_unique<IoWait>(s); },
       // One cause, one stall: a futex sleep that is an LWLock wait is not also an I/O wait.
-      .yields_to = {"lwlock-wait"},
+      .yields_to = {"lwlock-wait", "io-slow"},
       .sleep_key = kAfter.key,
       .enrich = kEnrichIo,
   };

@@ -57,6 +57,8 @@ const KindSpec& lwlock_wait_kind() {
       .signal = "asleep in futex (an LWLock's semaphore); tranche and mode from USDT or the wait event",
       .thresholds = {kAfter},
       .make = [](const Settings& s) { return std::make_unique<LwlockWait>(s); },
+      // Waiting for WALWrite while its holder's flushes crawl is part of a slow-I/O episode.
+      .yields_to = {"io-slow"},
       .sleep_key = kAfter.key,
       .enrich = kEnrichLwlockCaller,
   };

@@ -194,7 +194,7 @@ const KindSpec& wait_kind() {
       .signal = "a process in work sat in one blocking wait event (IPC, BufferPin, Extension, Timeout)",
       .thresholds = {kAfter},
       .make = [](const Settings& s) { return std::make_unique<Wait>(s); },
-      .yields_to = {"lock-sleep", "lwlock-wait", "io-wait"},
+      .yields_to = {"lock-sleep", "lwlock-wait", "io-wait", "io-slow"},
       .sleep_key = kAfter.key,
       .enrich = kEnrichPinHolders,
   };

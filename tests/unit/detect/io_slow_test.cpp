@@ -1,0 +1,108 @@
+// io-slow on synthetic snapshots: most of a window in short I/O waits is one
+// episode, ended only when the share has fallen to half; a single long wait
+// is io-wait's, a little I/O is nothing, and waiting for someone else's WAL
+// flush counts as I/O.
+#include <gtest/gtest.h>
+
+#include "detect/fixtures.h"
+
+using namespace pgstall;
+using namespace pgstall::testing;
+using detect::Event;
+
+namespace {
+
+// Every `period`, `busy` of it in fdatasync of the WAL (D state), the rest on CPU.
+model::Snapshot committing(int pid, uint64_t t, uint64_t period, uint64_t busy) {
+  const uint64_t phase = (t - kT0) % period;
+  const uint64_t cycle_start = t - phase;
+  model::Snapshot s;
+  s.pid = pid;
+  s.title = client("COMMIT", model::ClientState::Active);
+  if (phase < busy) {
+    s = sleeping_in(pid, "fdatasync", cycle_start, 'D');
+    s.title = client("COMMIT", model::ClientState::Active);
+    s.sc_fd_path = "pg_wal/000000010000000000000034 (WAL segment)";
+    s.sc_fd_class = model::FileClass::Wal;
+  } else {
+    s.on_cpu = true;
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST(IoSlow, ShortWaitsMostOfTheTimeAreOneEpisode) {
+  detect::Engine e;
+  bool slow = true;
+  auto make = [&](uint64_t t) {
+    return std::vector<model::Snapshot>{committing(5, t, kSec, slow ? 7 * kSec / 10 : kSec / 20)};
+  };
+  auto ev = run(e, kT0, kT0 + 20 * kSec, make);
+  auto s = starts(ev, "io-slow");
+  ASSERT_EQ(s.size(), 1u);
+  for (const auto& x : ev) EXPECT_EQ(x.type, Event::Type::Start) << "flapped: " << x.stall.kind;
+  EXPECT_TRUE(starts(ev, "io-wait").empty()) << "no single wait reached io-wait's threshold";
+  const auto& d = s[0].stall.detail;
+  EXPECT_GE(d["io_share"].get<double>(), 0.5);
+  EXPECT_GE(d["waits"].get<int>(), 3);
+  EXPECT_NEAR(d["wait_s"]["p50"].get<double>(), 0.7, 0.15);
+  EXPECT_GT(d["by_file_class_s"]["WAL"].get<double>(), 1.0);
+  EXPECT_NE(s[0].stall.summary.find("waiting on I/O"), std::string::npos) << s[0].stall.summary;
+  EXPECT_NE(s[0].stall.summary.find("fdatasync(pg_wal/"), std::string::npos) << s[0].stall.summary;
+  // Faster, but still 30 % of the time: above half the threshold, the same episode.
+  slow = false;
+  auto later = run(e, kT0 + 20 * kSec + kSec / 10, kT0 + 23 * kSec, [&](uint64_t t) {
+    return std::vector<model::Snapshot>{committing(5, t, kSec, 3 * kSec / 10)};
+  });
+  EXPECT_TRUE(later.empty());
+  // Healthy again: it ends, once.
+  later = run(e, kT0 + 23 * kSec + kSec / 10, kT0 + 35 * kSec, make);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].type, Event::Type::End);
+}
+
+TEST(IoSlow, NotForALittleIoOrOneLongWait) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 15 * kSec, [&](uint64_t t) {
+    model::Snapshot healthy = committing(5, t, kSec, kSec / 10);  // 10 % of the time
+    model::Snapshot frozen = sleeping_in(6, "pwrite64", kT0, 'D');  // one wait that never ends
+    frozen.sc_fd_class = model::FileClass::Wal;
+    return std::vector<model::Snapshot>{healthy, frozen};
+  });
+  EXPECT_TRUE(starts(ev, "io-slow").empty());
+  auto io = starts(ev, "io-wait");
+  ASSERT_EQ(io.size(), 1u);
+  EXPECT_EQ(io[0].stall.pid, 6);
+}
+
+TEST(IoSlow, WaitingForAnothersWalFlushCountsAndTheLwlockWaitYields) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 12 * kSec, [&](uint64_t t) {
+    // Each second: 0.8 s waiting for WALWrite (futex), then a moment on CPU.
+    const uint64_t phase = (t - kT0) % kSec;
+    model::Snapshot s;
+    if (phase < 8 * kSec / 10) {
+      s = waiting_on(7, "LWLock", "WALWrite", t - phase);
+      s.sc_nr = model::syscall_number("futex");
+      s.title = client("COMMIT", model::ClientState::Active);
+    } else {
+      s.pid = 7;
+      s.on_cpu = true;
+    }
+    return std::vector<model::Snapshot>{s};
+  });
+  auto s = starts(ev, "io-slow");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_NE(s[0].stall.summary.find("LWLock:WALWrite"), std::string::npos) << s[0].stall.summary;
+  EXPECT_TRUE(starts(ev, "lwlock-wait").empty()) << "each wait is under a second";
+}
+
+TEST(IoSlow, AnExitingBackendInDStateIsNotIo) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 8 * kSec, [&](uint64_t) {
+    model::Snapshot s = sleeping_in(9, "exit_group", kT0, 'D');  // unlink_file_vma ← free_pgtables ← exit_mmap
+    return std::vector<model::Snapshot>{s};
+  });
+  EXPECT_TRUE(ev.empty()) << ev.size() << " events, first: " << (ev.empty() ? "" : ev[0].stall.kind);
+}
