@@ -81,6 +81,15 @@ void put_lock(Image& m, uint64_t lock, std::array<uint32_t, 4> f, uint8_t type, 
   }
 }
 
+// The LOCK's wait queue: these PGPROCs in queue order, linked through
+// PGPROC.links.
+void put_queue(Image& m, uint64_t lock, const std::vector<Proc>& q) {
+  const uint64_t head = lock + L.lock_wait_procs;
+  m.put<uint64_t>(head + 8, q.empty() ? head : q.front().addr + L.proc_links);
+  for (size_t i = 0; i < q.size(); ++i)
+    m.put<uint64_t>(q[i].addr + L.proc_links + 8, i + 1 < q.size() ? q[i + 1].addr + L.proc_links : head);
+}
+
 constexpr uint32_t bit(int mode) { return 1u << mode; }
 
 const Proc waiter{0x7f0000001000, 4101}, holder{0x7f0000002000, 4100}, other{0x7f0000003000, 4102};
@@ -104,6 +113,7 @@ TEST(LockGraph, RowLockWaiterBlockedByTheXidHolder) {
   // PROCLOCK holds nothing yet.
   put_lock(m, kLock, {735, 0, 0, 0}, 5,
            {{0x7f0000200000, holder, bit(7)}, {0x7f0000200100, waiter, 0}});
+  put_queue(m, kLock, {waiter});
   auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_TRUE(r->waiting);
@@ -130,6 +140,7 @@ TEST(LockGraph, CompatibleHoldersAndOwnLockGroupDoNotBlock) {
             {0x7f0000200100, waiter, bit(1)},
             {0x7f0000200200, worker, bit(1), waiter.addr},
             {0x7f0000200300, other, bit(3)}});
+  put_queue(m, kLock, {waiter});
   auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
   ASSERT_TRUE(r) << r.error().message;
   ASSERT_EQ(r->blockers.size(), 2u);
@@ -160,6 +171,7 @@ TEST(LockGraph, TornOrUnreadableListsAreErrorsNotHangs) {
   put_proc(m, waiter, 0, kLock, 5);
   put_proc(m, holder, 735, 0, 0);
   put_lock(m, kLock, {735, 0, 0, 0}, 5, {{0x7f0000200000, holder, bit(7)}});
+  put_queue(m, kLock, {waiter});
   // The holder's node now points at itself: a list caught mid-update.
   const uint64_t node = 0x7f0000200000 + L.proclock_lock_link;
   m.put<uint64_t>(node + 8, node);
@@ -178,6 +190,150 @@ TEST(LockGraph, TornOrUnreadableListsAreErrorsNotHangs) {
   r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
   EXPECT_FALSE(r);
   EXPECT_NE(r.error().message.find("not a pointer"), std::string::npos) << r.error().message;
+}
+
+// The issue's queue: R holds AccessShareLock (a COPY whose client stopped
+// reading), A waits for AccessExclusiveLock (ALTER TABLE), readers W1 and W2
+// want AccessShareLock behind A. Like pg_blocking_pids(): A is blocked by R;
+// each reader by A (queued ahead, wanting a conflicting mode), not by R (its
+// mode does not conflict) nor by the other reader.
+const Proc root{0x7f0000005000, 4200}, alter{0x7f0000006000, 4201}, r1{0x7f0000007000, 4202},
+    r2{0x7f0000008000, 4203};
+
+Image issue_queue() {
+  Image m;
+  put_proc(m, root, 0, 0, 0);
+  put_proc(m, alter, 0, kLock, 8);
+  put_proc(m, r1, 0, kLock, 1);
+  put_proc(m, r2, 0, kLock, 1);
+  put_lock(m, kLock, {5, 16384, 0, 0}, 0,
+           {{0x7f0000200000, root, bit(1)},
+            {0x7f0000200100, alter, 0},
+            {0x7f0000200200, r1, 0},
+            {0x7f0000200300, r2, 0}});
+  put_queue(m, kLock, {alter, r1, r2});
+  return m;
+}
+
+TEST(LockGraph, AWaiterQueuedAheadWithAConflictingRequestBlocks) {
+  const Image m = issue_queue();
+  auto a = read_lock_wait(m.reader(), alter.pid, we_target(alter), L);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_EQ(a->blockers.size(), 1u);
+  EXPECT_EQ(a->blockers[0].pid, root.pid);
+  EXPECT_EQ(a->blockers[0].hold_mask, bit(1));
+  EXPECT_FALSE(a->blockers[0].queued());
+  EXPECT_EQ(a->queue_position, 0u);
+  for (Proc reader : {r1, r2}) {
+    auto r = read_lock_wait(m.reader(), reader.pid, we_target(reader), L);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->blockers.size(), 1u) << reader.pid;
+    EXPECT_EQ(r->blockers[0].pid, alter.pid);
+    EXPECT_TRUE(r->blockers[0].queued());
+    EXPECT_EQ(r->blockers[0].wants, 8);
+    EXPECT_EQ(r->blockers[0].hold_mask, 0u);
+    EXPECT_EQ(r->holders_seen, 4u);
+  }
+  auto last = read_lock_wait(m.reader(), r2.pid, we_target(r2), L);
+  ASSERT_TRUE(last) << last.error().message;
+  EXPECT_EQ(last->queue_position, 2u);
+}
+
+// pg_blocking_pids() lists blockers in the order of the LOCK's PROCLOCKs,
+// holders and queued waiters mixed: so do we.
+TEST(LockGraph, BlockersComeInProclockOrderHoldersAndQueuedMixed) {
+  Image m;
+  put_proc(m, alter, 0, kLock, 8);
+  put_proc(m, waiter, 0, kLock, 5 /* ShareLock */);
+  put_proc(m, holder, 0, 0, 0);
+  // alter's PROCLOCK comes first in the list, the holder's second.
+  put_lock(m, kLock, {5, 16384, 0, 0}, 0,
+           {{0x7f0000200000, alter, 0}, {0x7f0000200100, holder, bit(3)}, {0x7f0000200200, waiter, 0}});
+  put_queue(m, kLock, {alter, waiter});
+  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->blockers.size(), 2u);
+  EXPECT_EQ(r->blockers[0].pid, alter.pid);
+  EXPECT_EQ(r->blockers[0].wants, 8);
+  EXPECT_EQ(r->blockers[1].pid, holder.pid);  // RowExclusiveLock conflicts with ShareLock
+  EXPECT_FALSE(r->blockers[1].queued());
+}
+
+TEST(LockGraph, QueuedWaitersThatDoNotConflictOrShareItsLockGroupDoNotBlock) {
+  Image m;
+  const Proc worker{0x7f0000004000, 4103};
+  put_proc(m, worker, 0, kLock, 8, waiter.addr);  // its own parallel worker, ahead
+  put_proc(m, other, 0, kLock, 1);                // ahead, wants AccessShareLock
+  put_proc(m, waiter, 0, kLock, 3);               // wants RowExclusiveLock
+  put_lock(m, kLock, {5, 16384, 0, 0}, 0,
+           {{0x7f0000200000, worker, 0, waiter.addr}, {0x7f0000200100, other, 0}, {0x7f0000200200, waiter, 0}});
+  put_queue(m, kLock, {worker, other, waiter});
+  auto r = read_lock_wait(m.reader(), waiter.pid, we_target(waiter), L);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->blockers.empty());
+  EXPECT_EQ(r->queue_position, 2u);
+}
+
+TEST(LockGraph, TornWaitQueuesAreErrorsNotWrongPids) {
+  const uint64_t head = kLock + L.lock_wait_procs;
+  auto expect_error = [](const Image& m, const char* what) {
+    auto r = read_lock_wait(m.reader(), r1.pid, we_target(r1), L);
+    ASSERT_FALSE(r) << "blockers: " << (r ? r->blockers.size() : 0);
+    EXPECT_NE(r.error().message.find(what), std::string::npos) << r.error().message;
+  };
+  {
+    // The node ahead was just removed: its links read NULL.
+    Image m = issue_queue();
+    m.put<uint64_t>(alter.addr + L.proc_links + 8, 0);
+    expect_error(m, "changed while read");
+  }
+  {
+    // The queue reaches its head without the waiter in it.
+    Image m = issue_queue();
+    m.put<uint64_t>(alter.addr + L.proc_links + 8, head);
+    expect_error(m, "changed while read");
+  }
+  {
+    // A node ahead loops on itself: the walk is bounded.
+    Image m = issue_queue();
+    m.put<uint64_t>(alter.addr + L.proc_links + 8, alter.addr + L.proc_links);
+    expect_error(m, "changed while read");
+  }
+  {
+    // A PGPROC in this queue that waits for another lock.
+    Image m = issue_queue();
+    m.put<uint64_t>(alter.addr + L.proc_wait_lock, kLock + 0x1000);
+    expect_error(m, "changed while read");
+  }
+  {
+    // A queued PGPROC that cannot be read.
+    Image m = issue_queue();
+    m.put<uint64_t>(head + 8, 0x7f0000900000);
+    expect_error(m, "not readable");
+  }
+}
+
+// Granted while read: the queue no longer holds it and its waitLock is
+// cleared. That is the end of its wait, not a torn list.
+TEST(LockGraph, GrantedWhileReadIsNotWaitingNotAnError) {
+  Image m = issue_queue();
+  const uint64_t head = kLock + L.lock_wait_procs;
+  const MemReader base = m.reader();
+  bool granted = false;
+  const MemReader racing = [&](uint64_t addr, void* buf, size_t len) {
+    if (addr == head + 8 && !granted) {
+      // ProcWakeup between our read of waitLock and of the queue.
+      granted = true;
+      m.put<uint64_t>(r1.addr + L.proc_wait_lock, 0);
+      m.put<uint64_t>(alter.addr + L.proc_links + 8, r2.addr + L.proc_links);
+      m.put<uint64_t>(r1.addr + L.proc_links + 8, 0);
+    }
+    return base(addr, buf, len);
+  };
+  auto r = read_lock_wait(racing, r1.pid, we_target(r1), L);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->waiting);
+  EXPECT_TRUE(r->blockers.empty());
 }
 
 TEST(LockGraph, OnlyMeasuredLayouts) {

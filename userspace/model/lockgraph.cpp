@@ -1,6 +1,7 @@
 #include "model/lockgraph.h"
 
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -20,12 +21,16 @@ bool get(const MemReader& mem, uint64_t addr, T& out) {
 
 bool plausible_pointer(uint64_t p) { return p != 0 && p % 8 == 0 && p < (1ULL << 47); }
 
+// LOCKMODE m is in mask (a mode read mid-change may be anything).
+bool mode_in(uint32_t mask, int m) { return m > 0 && m < 32 && (mask & (1u << m)); }
+
 }  // namespace
 
 std::optional<LockLayout> lock_layout(int pg_major) {
   if (pg_major == 15) {
     // offsetof() on x86_64, postgresql-server-dev-15 (15.20-0+deb12u1).
     LockLayout l{};
+    l.proc_links = 0;
     l.proc_xid = 52;
     l.proc_pid = 64;
     l.proc_wait_lock = 112;
@@ -33,6 +38,7 @@ std::optional<LockLayout> lock_layout(int pg_major) {
     l.proc_wait_event_info = 712;
     l.proc_lock_group_leader = 840;
     l.lock_proclocks = 24;
+    l.lock_wait_procs = 40;
     l.proclock_my_proc = 8;
     l.proclock_group_leader = 16;
     l.proclock_hold_mask = 24;
@@ -41,6 +47,109 @@ std::optional<LockLayout> lock_layout(int pg_major) {
   }
   return std::nullopt;
 }
+
+namespace {
+
+// The waiter, as far as its PGPROC has been read.
+struct Waiter {
+  const MemReader& mem;
+  const LockLayout& L;
+  int pid;
+  uint64_t proc, wait_lock, own_group;
+  int mode;
+};
+
+// The waiters ahead of w in its lock's wait queue (waitProcs, an SHM_QUEUE
+// of PGPROC.links in queue order): PGPROC address -> the mode it wants.
+Result<std::map<uint64_t, int>> queue_ahead(const Waiter& w) {
+  const uint64_t head = w.wait_lock + w.L.lock_wait_procs;
+  uint64_t node = 0;
+  if (!get(w.mem, head + 8, node)) {  // the list head's next
+    return fail(fmt::format("pid {}: the wait queue of its waitLock is not readable", w.pid));
+  }
+  std::map<uint64_t, int> ahead;
+  for (size_t seen = 0;; ++seen) {
+    // It waits, so it is in the queue: reaching the head without it is a
+    // queue that changed under the walk (a removed node's links are NULL).
+    if (node == head || !plausible_pointer(node) || seen > kMaxProcLocks) {
+      return fail(fmt::format("pid {}: the wait queue of its waitLock changed while read", w.pid));
+    }
+    const uint64_t queued = node - w.L.proc_links;
+    if (queued == w.proc) return ahead;
+    uint64_t queued_lock = 0, next = 0;
+    int32_t queued_mode = 0;
+    if (!get(w.mem, queued + w.L.proc_wait_lock, queued_lock) ||
+        !get(w.mem, queued + w.L.proc_wait_lock_mode, queued_mode) || !get(w.mem, node + 8, next)) {
+      return fail(fmt::format("pid {}: a waiter ahead of it at {} is not readable", w.pid, hex(queued)));
+    }
+    if (queued_lock != w.wait_lock) {
+      return fail(fmt::format("pid {}: the wait queue of its waitLock changed while read", w.pid));
+    }
+    ahead[queued] = queued_mode;
+    node = next;
+  }
+}
+
+// The LOCK's PROCLOCKs, in list order: each holder of a conflicting mode,
+// and each waiter ahead whose wanted mode conflicts, outside w's lock group.
+Result<void> walk_proclocks(const Waiter& w, const std::map<uint64_t, int>& ahead, LockWaitRead& r) {
+  const uint32_t conflicts = lock_conflicts(w.mode);
+  const uint64_t head = w.wait_lock + w.L.lock_proclocks;
+  uint64_t node = 0;
+  if (!get(w.mem, head + 8, node)) {  // the list head's next
+    return fail(fmt::format("pid {}: the holders list of its waitLock is not readable", w.pid));
+  }
+  while (node != head) {
+    if (!plausible_pointer(node) || ++r.holders_seen > kMaxProcLocks) {
+      return fail(fmt::format("pid {}: the holders list of its waitLock changed while read", w.pid));
+    }
+    const uint64_t proclock = node - w.L.proclock_lock_link;
+    uint64_t holder_proc = 0, holder_group = 0, next = 0;
+    uint32_t hold_mask = 0;
+    if (!get(w.mem, proclock + w.L.proclock_my_proc, holder_proc) ||
+        !get(w.mem, proclock + w.L.proclock_group_leader, holder_group) ||
+        !get(w.mem, proclock + w.L.proclock_hold_mask, hold_mask) || !get(w.mem, node + 8, next)) {
+      return fail(fmt::format("pid {}: a holder of its waitLock is not readable", w.pid));
+    }
+    node = next;
+    if (holder_proc == w.proc || holder_group == w.own_group) continue;
+    LockHolder h{0, hold_mask, 0};
+    if (!(hold_mask & conflicts)) {
+      // Holds nothing in its way: in its way still if queued ahead for a
+      // conflicting mode.
+      auto it = ahead.find(holder_proc);
+      if (it == ahead.end() || !mode_in(conflicts, it->second)) continue;
+      h.wants = it->second;
+    }
+    if (!plausible_pointer(holder_proc)) {
+      return fail(fmt::format("pid {}: a holder of its waitLock has no PGPROC", w.pid));
+    }
+    int32_t holder_pid = 0;
+    if (!get(w.mem, holder_proc + w.L.proc_pid, holder_pid)) {
+      return fail(fmt::format("pid {}: a holder's PGPROC at {} is not readable", w.pid, hex(holder_proc)));
+    }
+    h.pid = holder_pid;
+    r.blockers.push_back(h);
+  }
+  return {};
+}
+
+// The LOCKTAG at `lock`: four uint32 fields (the fourth a uint16), the type,
+// the method.
+bool read_tag(const MemReader& mem, uint64_t lock, LockTag& t) {
+  unsigned char tag[16];
+  if (!mem(lock, tag, sizeof tag)) return false;
+  std::memcpy(&t.field[0], tag + 0, 4);
+  std::memcpy(&t.field[1], tag + 4, 4);
+  std::memcpy(&t.field[2], tag + 8, 4);
+  uint16_t f4 = 0;
+  std::memcpy(&f4, tag + 12, 2);
+  t.field[3] = f4;
+  t.type_id = tag[14];
+  return true;
+}
+
+}  // namespace
 
 Result<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64_t wait_event_target,
                                     const LockLayout& L) {
@@ -70,53 +179,24 @@ Result<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64_t wait
   }
   r.waiting = true;
   r.tag.mode = mode;
-
-  // LOCKTAG: four uint32 fields (the fourth a uint16), the type, the method.
-  unsigned char tag[16];
-  if (!mem(wait_lock, tag, sizeof tag)) {
+  if (!read_tag(mem, wait_lock, r.tag)) {
     return fail(fmt::format("pid {}: its waitLock at {} is not readable", pid, hex(wait_lock)));
   }
-  std::memcpy(&r.tag.field[0], tag + 0, 4);
-  std::memcpy(&r.tag.field[1], tag + 4, 4);
-  std::memcpy(&r.tag.field[2], tag + 8, 4);
-  uint16_t f4 = 0;
-  std::memcpy(&f4, tag + 12, 2);
-  r.tag.field[3] = f4;
-  r.tag.type_id = tag[14];
-
-  const uint64_t own_group = group_leader ? group_leader : proc;
-  const uint32_t conflicts = lock_conflicts(mode);
-  const uint64_t head = wait_lock + L.lock_proclocks;
-  uint64_t node = 0;
-  if (!get(mem, head + 8, node)) {  // the list head's next
-    return fail(fmt::format("pid {}: the holders list of its waitLock is not readable", pid));
+  const Waiter w{mem, L, pid, proc, wait_lock, group_leader ? group_leader : proc, mode};
+  auto ahead = queue_ahead(w);
+  Result<void> walked = ahead ? walk_proclocks(w, *ahead, r) : Result<void>(ahead.error());
+  if (!walked) {
+    // Granted (or given up) while read: its own wait is over, not torn.
+    uint64_t now_lock = 0;
+    if (get(mem, proc + L.proc_wait_lock, now_lock) && now_lock != wait_lock) {
+      LockWaitRead granted;
+      granted.xid = r.xid;
+      return granted;
+    }
+    return walked.error();
   }
-  while (node != head) {
-    if (!plausible_pointer(node) || ++r.holders_seen > kMaxProcLocks) {
-      return fail(fmt::format("pid {}: the holders list of its waitLock changed while read", pid));
-    }
-    const uint64_t proclock = node - L.proclock_lock_link;
-    uint64_t holder_proc = 0, holder_group = 0, next = 0;
-    uint32_t hold_mask = 0;
-    if (!get(mem, proclock + L.proclock_my_proc, holder_proc) ||
-        !get(mem, proclock + L.proclock_group_leader, holder_group) ||
-        !get(mem, proclock + L.proclock_hold_mask, hold_mask) || !get(mem, node + 8, next)) {
-      return fail(fmt::format("pid {}: a holder of its waitLock is not readable", pid));
-    }
-    if (holder_proc != proc && holder_group != own_group && (hold_mask & conflicts)) {
-      if (!plausible_pointer(holder_proc)) {
-        return fail(fmt::format("pid {}: a holder of its waitLock has no PGPROC", pid));
-      }
-      int32_t holder_pid = 0;
-      if (!get(mem, holder_proc + L.proc_pid, holder_pid)) {
-        return fail(fmt::format("pid {}: a holder's PGPROC at {} is not readable", pid, hex(holder_proc)));
-      }
-      r.blockers.push_back({holder_pid, hold_mask});
-    }
-    node = next;
-  }
+  r.queue_position = ahead->size();
   return r;
 }
-
 
 }  // namespace pgstall::model

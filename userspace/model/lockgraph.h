@@ -5,7 +5,12 @@
 // sleeps on (waitLock) and the mode it wants; the LOCK's list of PROCLOCKs
 // names every PGPROC holding a mode of it. A holder blocks when a mode it
 // holds conflicts with the mode wanted and it is not in the waiter's lock
-// group (parallel workers of the same query).
+// group (parallel workers of the same query). The LOCK's wait queue
+// (waitProcs) names the waiters ahead of it: one of those whose own request
+// conflicts with the mode wanted blocks it too, as pg_blocking_pids() says
+// (a "soft" blocker: the lock manager grants in queue order, so a reader
+// queued behind an ALTER TABLE waits for the ALTER, which waits for the
+// holder).
 //
 // The read takes none of the lock manager's locks: while locks change hands
 // it may see a list half-updated. Every pointer is checked before it is
@@ -33,9 +38,12 @@ namespace pgstall::model {
 
 struct LockLayout {
   // PGPROC (src/include/storage/proc.h)
-  size_t proc_xid, proc_pid, proc_wait_lock, proc_wait_lock_mode, proc_wait_event_info, proc_lock_group_leader;
-  // LOCK (src/include/storage/lock.h): tag first, then the list of PROCLOCKs
-  size_t lock_proclocks;
+  // links: its node in the wait queue of the lock it sleeps on.
+  size_t proc_links, proc_xid, proc_pid, proc_wait_lock, proc_wait_lock_mode, proc_wait_event_info,
+      proc_lock_group_leader;
+  // LOCK (src/include/storage/lock.h): tag first, then the list of PROCLOCKs,
+  // then the wait queue (PROC_QUEUE: its list head first)
+  size_t lock_proclocks, lock_wait_procs;
   // PROCLOCK: tag {myLock, myProc}, groupLeader, holdMask, lockLink (the list node)
   size_t proclock_my_proc, proclock_group_leader, proclock_hold_mask, proclock_lock_link;
 };
@@ -49,22 +57,32 @@ std::optional<LockLayout> lock_layout(int pg_major);
 // False when the range is not readable.
 using MemReader = std::function<bool(uint64_t addr, void* buf, size_t len)>;
 
+// One that blocks the waiter: a holder of a conflicting mode, or a waiter
+// queued ahead of it that wants a conflicting mode.
 struct LockHolder {
   int pid = 0;             // 0: a prepared transaction (its PGPROC has no process)
   uint32_t hold_mask = 0;  // bit m: holds LOCKMODE m
+  // 0: it holds a conflicting mode. Else it holds none, but waits ahead of
+  // the waiter in the lock's queue for this LOCKMODE, which conflicts.
+  int wants = 0;
+  bool queued() const { return wants != 0; }
 };
 
 struct LockWaitRead {
   uint32_t xid = 0;        // the waiter's top-level xid, 0 = none assigned
   bool waiting = false;    // waitLock is set: asleep on a heavyweight lock
   LockTag tag;      // what it waits for (type name left to the caller)
-  std::vector<LockHolder> blockers;  // holders of conflicting modes, list order
+  // Holders of conflicting modes and conflicting waiters ahead of it, in the
+  // order of the LOCK's PROCLOCK list (pg_blocking_pids()'s order).
+  std::vector<LockHolder> blockers;
   size_t holders_seen = 0;           // PROCLOCKs walked, its own included
+  size_t queue_position = 0;         // waiters ahead of it in the lock's queue
 };
 
 // Reads the PGPROC of `pid` at wait_event_target - proc_wait_event_info.
 // An error with a reason when the memory does not read as pid's PGPROC or a
-// list is torn mid-walk.
+// list is torn mid-walk, unless the waiter's own waitLock changed meanwhile:
+// then it was granted (or gave up) while read, and it is not waiting.
 Result<LockWaitRead> read_lock_wait(const MemReader& mem, int pid, uint64_t wait_event_target,
                                     const LockLayout& layout);
 
