@@ -112,7 +112,9 @@ void WatchLoop::judge(uint64_t now) {
   session_.steer_syscall_tracing(now, snaps);
   session_.steer_lwlock_probes(now, snaps);
   annotator_.observe(now, snaps);
-  for (auto& e : engine_.update(now, snaps)) {
+  auto events = engine_.update(now, snaps);
+  annotator_.observe_stalls(engine_.active());
+  for (auto& e : events) {
     const auto key = std::make_pair(e.stall.pid, e.stall.kind);
     if (e.type == detect::Event::Type::Start)
       on_stall_start(e, now, snaps);

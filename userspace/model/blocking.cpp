@@ -21,4 +21,19 @@ std::vector<int> blocking_chain(int pid, const std::vector<BlockedBy>& waits) {
   return chain;
 }
 
+std::vector<BlockedBy> shared_memory_waits(const std::vector<Snapshot>& snaps) {
+  std::vector<BlockedBy> waits;
+  for (const auto& s : snaps) {
+    if (!s.shm_lock || s.exited) continue;
+    BlockedBy b;
+    b.pid = s.pid;
+    for (const auto& h : s.shm_lock->blockers)
+      if (!h.queued()) b.blocked_by.push_back(h.pid);
+    for (const auto& h : s.shm_lock->blockers)
+      if (h.queued()) b.blocked_by.push_back(h.pid);
+    waits.push_back(std::move(b));
+  }
+  return waits;
+}
+
 }  // namespace pgstall::model

@@ -1,8 +1,10 @@
 #pragma once
-// Who blocks whom, as the server says it (pg_blocking_pids), and the chains
-// that follow from it.
+// Who blocks whom, as the server says it (pg_blocking_pids) or as shared
+// memory says it (model/lockgraph), and the chains that follow from it.
 #include <string>
 #include <vector>
+
+#include "model/snapshot.h"
 
 namespace pgstall::model {
 
@@ -17,5 +19,11 @@ struct BlockedBy {
 // blocked, or where the chain comes back on itself (a deadlock about to be
 // found), which then ends with the repeated pid.
 std::vector<int> blocking_chain(int pid, const std::vector<BlockedBy>& waits);
+
+// Every process whose heavyweight lock wait was read from shared memory,
+// with its blockers: holders of conflicting modes first (the chain's next
+// step is then the one holding the lock, the shortest way to the root),
+// then the waiters queued ahead of it. No relation, no chain.
+std::vector<BlockedBy> shared_memory_waits(const std::vector<Snapshot>& snaps);
 
 }  // namespace pgstall::model
