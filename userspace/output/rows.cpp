@@ -3,9 +3,68 @@
 #include <algorithm>
 #include <tuple>
 
+#include "model/blocking.h"
 #include "model/syscalls.h"
 
 namespace pgstall::output {
+namespace {
+
+// Lock queues from shared memory: each waiter's first blocker and root.
+struct Queues {
+  std::map<int, int> parent, root;  // waiter -> first blocker; waiter -> root
+};
+
+Queues lock_queues(const std::vector<model::Snapshot>& snaps) {
+  Queues q;
+  const auto waits = model::shared_memory_waits(snaps);
+  for (const auto& w : waits) {
+    const auto chain = model::blocking_chain(w.pid, waits);
+    // A cycle has no root: its members stay where stalls go.
+    if (chain.size() < 2 || std::find(chain.begin(), chain.end() - 1, chain.back()) != chain.end() - 1) continue;
+    q.parent[w.pid] = chain[1];
+    q.root[w.pid] = chain.back();
+  }
+  return q;
+}
+
+// Stalled rows first; among them, each queue with a stalled waiter as one
+// group: its root, then depth first each waiter under its first blocker.
+std::vector<ViewRow> in_view_order(std::vector<ViewRow> rows, const Queues& q) {
+  std::map<int, size_t> at;
+  for (size_t i = 0; i < rows.size(); ++i) at[rows[i].pid] = i;
+  std::set<int> roots;
+  for (const auto& [pid, root] : q.root)
+    if (at.count(pid) && rows[at[pid]].stalled) roots.insert(root);
+  std::vector<ViewRow> out;
+  std::vector<bool> placed(rows.size(), false);
+  auto place = [&](int pid, int depth) {
+    auto it = at.find(pid);
+    if (it == at.end() || placed[it->second]) return;
+    placed[it->second] = true;
+    out.push_back(rows[it->second]);
+    out.back().queue_depth = depth;
+  };
+  for (int root : roots) {
+    place(root, 0);
+    if (!out.empty() && out.back().pid == root)
+      for (const auto& [pid, r] : q.root) out.back().queue_waiting += r == root;
+    // Depth first under each first blocker; pids in order at each level.
+    std::vector<std::pair<int, int>> stack{{root, 0}};
+    while (!stack.empty()) {
+      auto [pid, depth] = stack.back();
+      stack.pop_back();
+      if (depth > 0) place(pid, depth);
+      for (auto it = q.parent.rbegin(); it != q.parent.rend(); ++it)
+        if (it->second == pid && q.root.at(it->first) == root && depth < 64) stack.push_back({it->first, depth + 1});
+    }
+  }
+  for (int stalled_pass = 1; stalled_pass >= 0; --stalled_pass)
+    for (size_t i = 0; i < rows.size(); ++i)
+      if (!placed[i] && rows[i].stalled == bool(stalled_pass)) out.push_back(rows[i]);
+  return out;
+}
+
+}  // namespace
 
 void Rates::update(uint64_t now, const std::vector<model::Snapshot>& snaps) {
   if (last_ns_ == 0) last_ns_ = now;
@@ -60,8 +119,7 @@ std::vector<ViewRow> view_rows(uint64_t now, const std::vector<model::Snapshot>&
     r.stalled = stalled.count(s.pid) > 0;
     rows.push_back(std::move(r));
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.stalled > b.stalled; });
-  return rows;
+  return in_view_order(std::move(rows), lock_queues(snaps));
 }
 
 }  // namespace pgstall::output

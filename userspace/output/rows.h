@@ -1,6 +1,8 @@
 #pragma once
 // The live view's rows, from the snapshots: one per process, stalled ones
-// first, with syscalls/s and CPU % measured over the last second.
+// first — a heavyweight lock queue with a stalled waiter as one group, its
+// root first and each waiter under its first blocker — with syscalls/s and
+// CPU % measured over the last second.
 #include <cstdint>
 #include <functional>
 #include <map>

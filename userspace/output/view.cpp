@@ -80,9 +80,16 @@ std::string render_view(const ViewHeader& h, const std::vector<std::string>& sta
     ++shown;
     std::string forv = r.for_s >= 100 ? fmt::format("{:.0f}s", r.for_s) : fmt::format("{:.1f}s", r.for_s);
     std::string rate = r.sys_rate < 0 ? "-" : fmt::format("{:.0f}", r.sys_rate);
-    line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:<28} {:>8} {:>5.0f}  {}", r.pid, cut(r.type, 20), r.state,
-                     cut(r.in, 14), forv, cut(r.wait, 28), rate, r.cpu_pct, r.title),
-         r.stalled ? kRed : nullptr);
+    std::string type = r.type, title = r.title;
+    if (r.queue_depth == 0) {
+      type = "● " + type;
+      title = fmt::format("[root of a lock queue: {} waiting] {}", r.queue_waiting, title);
+    } else if (r.queue_depth > 0) {
+      type = std::string(2 * (r.queue_depth - 1), ' ') + "└ " + type;
+    }
+    line(fmt::format("{:>7} {:<20} {:1} {:<14} {:>8} {:<28} {:>8} {:>5.0f}  {}", r.pid, cut(type, 20), r.state,
+                     cut(r.in, 14), forv, cut(r.wait, 28), rate, r.cpu_pct, title),
+         r.stalled || r.queue_depth == 0 ? kRed : nullptr);
   }
   if (shown < rows.size()) out += fmt::format("… {} more\n", rows.size() - shown);
   return out;

@@ -17,6 +17,11 @@ struct ViewRow {
   double cpu_pct = 0;
   std::string title;
   bool stalled = false;
+  // A heavyweight lock queue with a stalled waiter is shown under its root:
+  // -1 not in one; 0 its root (the session holding everyone up); n: n steps
+  // of first blockers away from it.
+  int queue_depth = -1;
+  size_t queue_waiting = 0;  // the root: how many wait in its queue
 };
 
 struct ViewHeader {
@@ -31,7 +36,8 @@ struct ViewHeader {
 std::pair<int, int> terminal_size();
 
 // Stall lines go on top (highlighted), then one row per process, cut to the
-// terminal's size.
+// terminal's size. A lock queue's root is marked and highlighted, its
+// waiters indented under it (└), each under its first blocker.
 std::string render_view(const ViewHeader& h, const std::vector<std::string>& stall_lines,
                         const std::vector<ViewRow>& rows, int width, int height);
 
