@@ -83,7 +83,7 @@ std::string render_view(const ViewHeader& h, const std::vector<std::string>& sta
     std::string type = r.type, title = r.title;
     if (r.queue_depth == 0) {
       type = "● " + type;
-      title = fmt::format("[root of a lock queue: {} waiting] {}", r.queue_waiting, title);
+      title = fmt::format("[holds up {}] {}", r.queue_waiting, title);
     } else if (r.queue_depth > 0) {
       type = std::string(2 * (r.queue_depth - 1), ' ') + "└ " + type;
     }

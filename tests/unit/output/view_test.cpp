@@ -131,7 +131,7 @@ TEST(ViewRender, TheRootIsMarkedAndItsWaitersIndentedUnderIt) {
   const std::string* other = line_with_pid(lines, Fixture::X);
   ASSERT_TRUE(root && alter && reader && other) << screen;
   EXPECT_NE(root->find("● client backend"), std::string::npos) << *root;
-  EXPECT_NE(root->find("[root of a lock queue: 3 waiting] postgres: app shop [local] COPY"), std::string::npos)
+  EXPECT_NE(root->find("[holds up 3] postgres: app shop [local] COPY"), std::string::npos)
       << *root;
   EXPECT_NE(root->find("\x1b[1;31m"), std::string::npos) << "the root is highlighted: " << *root;
   EXPECT_NE(alter->find(" 4201 └ client backend"), std::string::npos) << *alter;
