@@ -112,6 +112,7 @@ void WatchLoop::judge(uint64_t now) {
   session_.steer_syscall_tracing(now, snaps);
   session_.steer_lwlock_probes(now, snaps);
   annotator_.observe(now, snaps);
+  recovery_.observe(now, snaps);
   for (auto& e : engine_.update(now, snaps)) {
     const auto key = std::make_pair(e.stall.pid, e.stall.kind);
     if (e.type == detect::Event::Type::Start)
@@ -127,6 +128,7 @@ void WatchLoop::on_stall_start(detect::Event& e, uint64_t now, const std::vector
   warn_if_usdt_silent(e.stall);
   if (sql_ && detect::wants(e.stall.kind, detect::kEnrichLockHolders)) sql_->request();
   annotator_.annotate(e.stall, now, snaps);
+  recovery_.annotate(e.stall, now);
   const size_t annotated = e.stall.summary.size();
   inspector_.inspect(e.stall);
   inspected_[{e.stall.pid, e.stall.kind}] = e.stall.summary.substr(annotated);
@@ -168,16 +170,19 @@ void WatchLoop::render(uint64_t now) {
     stalled.insert(st.pid);
     detect::Event e{detect::Event::Type::Start, st, (now - st.since_ns) / 1e9, 0};
     annotator_.annotate(e.stall, now, last_snaps_);
+    recovery_.annotate(e.stall, now);
     if (auto it = inspected_.find({st.pid, st.kind}); it != inspected_.end()) e.stall.summary += it->second;
     lines.push_back(output::event_line(e, title_of(st.pid), clock_));
   }
-  const auto rows = output::view_rows(
+  auto rows = output::view_rows(
       now, last_snaps_,
       [this](int pid) -> const model::Process* {
         auto it = session_.procs().find(pid);
         return it == session_.procs().end() ? nullptr : &it->second;
       },
       rates_, stalled);
+  for (auto& r : rows)
+    if (auto p = recovery_.describe(r.pid, now)) r.title += " — " + *p;
   output::ViewHeader h;
   h.clock = clock_.hms(now);
   h.elapsed_s = (now - start_ns_) / 1e9;

@@ -16,6 +16,7 @@
 #include "detect/engine.h"
 #include "enrich/annotate.h"
 #include "enrich/inspect.h"
+#include "enrich/recovery.h"
 #include "enrich/sql.h"
 #include "output/format.h"
 #include "output/rows.h"
@@ -67,6 +68,7 @@ class WatchLoop {
   const output::Clock& clock_;
   detect::Engine engine_;
   enrich::Annotator annotator_;
+  enrich::RecoveryProgress recovery_;
   output::Rates rates_;
   enrich::Inspector inspector_;
   std::unique_ptr<enrich::SqlEnricher> sql_;
