@@ -17,6 +17,8 @@ namespace pgstall::cli {
 namespace {
 
 constexpr uint64_t kSecond = 1'000'000'000ull;
+// How often to look for a postmaster while waiting for one.
+constexpr uint64_t kWaitPollNs = 200'000'000ull;
 
 }  // namespace
 
@@ -30,7 +32,6 @@ WatchLoop::WatchLoop(const WatchOptions& o, LoopParts parts, detect::Settings se
       engine_(std::move(settings)),
       inspector_(parts.session, parts.recorder.stacks()) {
   if (!o.dsn.empty()) sql_ = std::make_unique<enrich::SqlEnricher>(o.dsn);
-  for (const auto& u : tracer_.usdt_probes()) usdt_lock_attached_ |= u.attached && u.name == "lock__wait__start";
 }
 
 std::string WatchLoop::run(double interval_s, double duration_s, const volatile std::sig_atomic_t& stop) {
@@ -64,7 +65,7 @@ void WatchLoop::tick(uint64_t now) {
 void WatchLoop::drain_capture(uint64_t now) {
   session_.poll_ring();
   session_.maybe_next_window(now);
-  if (now - last_rescan_ns_ >= kSecond) {
+  if (now - last_rescan_ns_ >= kSecond || postmaster_may_be_up(now)) {
     session_.rescan();
     last_rescan_ns_ = now;
   } else {
@@ -72,11 +73,20 @@ void WatchLoop::drain_capture(uint64_t now) {
   }
 }
 
+// While waiting for a postmaster, a look every 200 ms: cheap with a target
+// (its postmaster.pid), a /proc scan without one.
+bool WatchLoop::postmaster_may_be_up(uint64_t now) {
+  if (!session_.waiting() || now - last_wait_poll_ns_ < kWaitPollNs) return false;
+  last_wait_poll_ns_ = now;
+  return session_.postmaster_may_be_up();
+}
+
 void WatchLoop::emit_process_events() {
   for (const auto& pe : session_.take_process_events()) {
     if (pe.what == "backend_start") rec_.note_process(pe.pid, pe.backend_type);
     sink_.emit(output::process_event(pe));
   }
+  for (const auto& w : session_.take_waiting()) sink_.emit(output::waiting_event(w));
 }
 
 void WatchLoop::emit_notices() {
@@ -137,7 +147,11 @@ void WatchLoop::on_stall_start(detect::Event& e, uint64_t now, const std::vector
 
 // A probe that should have fired and did not: say so, once.
 void WatchLoop::warn_if_usdt_silent(const detect::Stall& st) {
-  if (st.kind != detect::kLockSleep || st.lower_bound || !usdt_lock_attached_ || warned_usdt_silent_) return;
+  if (st.kind != detect::kLockSleep || st.lower_bound || warned_usdt_silent_) return;
+  // Attached per postmaster, so possibly after the start (a server waited for).
+  bool attached = false;
+  for (const auto& u : tracer_.usdt_probes()) attached |= u.attached && u.name == "lock__wait__start";
+  if (!attached) return;
   if (st.detail.value(nlohmann::json::json_pointer("/lock/source"), std::string()) == "usdt") return;
   warned_usdt_silent_ = true;
   sink_.emit(output::notice_event(
