@@ -34,15 +34,6 @@ after that long, whatever happens. Needs 'pgcluster.sh up --loop'.
 EOF
 }
 
-undo_throttle() {
-    local p
-    [[ -d "$CGROUP" ]] || return 0
-    while read -r p; do
-        [[ -n "$p" ]] && echo "$p" >/sys/fs/cgroup/blkio/cgroup.procs 2>/dev/null || true
-    done <"$CGROUP/cgroup.procs"
-    rmdir "$CGROUP" 2>/dev/null || pgs_warn "could not remove $CGROUP"
-}
-
 startup_pid() {
     local pm p
     pm="$(pgs_postmaster_pid)"
@@ -57,12 +48,8 @@ replaying() { [[ -n "$(startup_pid)" ]]; }
 scenario_start() {
     local t dev log pm startup PGS_AS_PG
     t="$(pgs_scenario_timeout)"
-    if [[ "$(pgs_mode)" != loop ]] || ! mountpoint -q "$PGSTALL_MOUNT"; then
-        pgs_die "needs the loop-mounted cluster: run 'scripts/pgcluster.sh down' then 'scripts/pgcluster.sh up --loop'"
-    fi
-    [[ -d /sys/fs/cgroup/blkio ]] || pgs_die "no cgroup v1 blkio hierarchy at /sys/fs/cgroup/blkio"
-    dev="$(lsblk -ndo MAJ:MIN "$(findmnt -no SOURCE "$PGSTALL_MOUNT")" | tr -d ' ')"
-    [[ "$dev" =~ ^[0-9]+:[0-9]+$ ]] || pgs_die "cannot find the device of $PGSTALL_MOUNT"
+    pgs_require_loop
+    dev="$(pgs_loop_device)"
     pgs_watchdog slowrecovery "$t" "$(realpath "$0")"
 
     log="$PGSTALL_SCENARIO_DIR/slowrecovery.pgbench.log"
@@ -72,8 +59,7 @@ scenario_start() {
     "$PGCLUSTER" stop-server --mode immediate >/dev/null
     sync
     echo 3 >/proc/sys/vm/drop_caches
-    mkdir -p "$CGROUP"
-    echo "$dev ${PGSTALL_RECOVERY_READ_IOPS:-8}" >"$CGROUP/blkio.throttle.read_iops_device"
+    pgs_blkio_group_create "$CGROUP" read_iops_device "${PGSTALL_RECOVERY_READ_IOPS:-8}"
     # The server starts inside the throttled group: the startup process inherits it.
     bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" start-server --no-wait' _ "$CGROUP" "$PGCLUSTER" >/dev/null
     pgs_wait_until 60 "the startup process to replay WAL" replaying
@@ -87,7 +73,7 @@ scenario_start() {
 
 # Unthrottle, then let recovery finish: the cluster is shared by later tests.
 scenario_stop_pre() {
-    undo_throttle
+    pgs_blkio_group_remove "$CGROUP"
     if pgs_cluster_running; then
         pgs_wait_until 120 "recovery to end and the server to accept connections" \
             pgs_sql "SELECT 1" || pgs_warn "the server does not accept connections yet"

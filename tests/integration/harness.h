@@ -288,6 +288,22 @@ class Watch {
   std::vector<Line> lines_;
 };
 
+// A test against the test cluster (loop-mounted): root checked, its env read.
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, cgroups, loop devices)";
+    env_ = cluster_env(true);
+    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
+  }
+  // pgstall watch's arguments for this cluster, then `extra`.
+  std::vector<std::string> target(std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--data-dir", env_["PGSTALL_PGDATA"]});
+    return extra;
+  }
+  std::map<std::string, std::string> env_;
+};
+
 inline auto is_stall(const std::string& kind, int pid) {
   return [kind, pid](const Json& j) {
     return j.value("type", "") == "stall" && j.value("kind", "") == kind && (pid == 0 || j.value("pid", 0) == pid);

@@ -14,15 +14,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class IoSlowTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, cgroups, loop devices)";
-    env_ = cluster_env(true);
-    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
-  }
-  std::map<std::string, std::string> env_;
-};
+class IoSlowTest : public ClusterTest {};
 
 // pgbench -P 1 lines: "progress: 6.0 s, 2.0 tps, lat ..."; the highest tps seen.
 double max_tps(const std::string& log) {
@@ -40,7 +32,7 @@ double max_tps(const std::string& log) {
 }  // namespace
 
 TEST_F(IoSlowTest, AThrottledDiskIsOneSlowIoEpisodePerBackend) {
-  Watch w({"--data-dir", env_["PGSTALL_PGDATA"]});
+  Watch w(target());
   ASSERT_TRUE(w.started()) << w.dump();
   Scenario s("throttle");
   ASSERT_TRUE(s.ok());
@@ -81,7 +73,7 @@ TEST_F(IoSlowTest, AThrottledDiskIsOneSlowIoEpisodePerBackend) {
 }
 
 TEST_F(IoSlowTest, ASortSpillingToTempFilesIsNotSlowIo) {
-  Watch w({"--data-dir", env_["PGSTALL_PGDATA"]});
+  Watch w(target());
   ASSERT_TRUE(w.started()) << w.dump();
   Scenario s("tempsort");
   ASSERT_TRUE(s.ok());

@@ -11,20 +11,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class WaitTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, loop devices)";
-    env_ = cluster_env(true);
-    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
-  }
-  std::map<std::string, std::string> env_;
-};
+class WaitTest : public ClusterTest {};
 
 }  // namespace
 
 TEST_F(WaitTest, CommitWaitingForAnAbsentSynchronousStandby) {
-  Watch w({"--data-dir", env_["PGSTALL_PGDATA"]});
+  Watch w(target());
   ASSERT_TRUE(w.started()) << w.dump();
   Scenario s("syncrep");
   ASSERT_TRUE(s.ok());
@@ -57,7 +49,7 @@ TEST_F(WaitTest, CommitWaitingForAnAbsentSynchronousStandby) {
 }
 
 TEST_F(WaitTest, AParallelLeaderGatheringFromBusyWorkersIsNotAStall) {
-  Watch w({"--data-dir", env_["PGSTALL_PGDATA"]});
+  Watch w(target());
   ASSERT_TRUE(w.started()) << w.dump();
   Scenario s("parallel");
   ASSERT_TRUE(s.ok());
