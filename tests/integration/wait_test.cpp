@@ -73,3 +73,22 @@ TEST_F(WaitTest, AParallelLeaderGatheringFromBusyWorkersIsNotAStall) {
   EXPECT_EQ(w.stop(), 0);
   for (const auto& st : w.of_type("stall")) ADD_FAILURE() << "flagged: " << st.dump();
 }
+
+TEST_F(WaitTest, AnAutovacuumWorkerInItsCostDelayIsNotAStall) {
+  Watch w(target());
+  ASSERT_TRUE(w.started()) << w.dump();
+  Scenario s("autovacuum");
+  ASSERT_TRUE(s.ok());
+  const int worker = s.pid("AUTOVACUUM_PID");
+  ASSERT_GT(worker, 0);
+  // It naps in its cost delay, again and again, for longer than any threshold.
+  int delay_looks = 0;
+  for (int i = 0; i < 8; ++i) {
+    w.run_for(1s);
+    delay_looks +=
+        psql("SELECT wait_event FROM pg_stat_activity WHERE pid = " + std::to_string(worker)) == "VacuumDelay";
+  }
+  EXPECT_GE(delay_looks, 6) << "the worker was not in its cost delay most of the time";
+  EXPECT_EQ(w.stop(), 0);
+  for (const auto& st : w.of_type("stall")) ADD_FAILURE() << "flagged: " << st.dump();
+}
