@@ -87,12 +87,24 @@ static __always_inline void pgstall_mix_add(struct pgstall_window *w, __s32 nr, 
 	w->other++;
 }
 
+/* Appends a call to the window's sequence, in place of the oldest once it is
+ * full. Call it before counting the call in total: total is the call's index. */
+static __always_inline void pgstall_seq_add(struct pgstall_window *w, __s32 nr, const __u64 *args, __s64 ret)
+{
+	struct pgstall_seq_call *c = &w->seq[w->total & (PGSTALL_SEQ_LEN - 1)];
+	c->nr = nr;
+	c->ret = (__s32)ret;
+	c->arg0 = (__s32)args[0];
+	c->arg2 = (__u32)args[2];
+}
+
 /* A completed syscall (number nr, arguments in st->sc_args, result ret) of a
  * tracked thread, counted in its window for this epoch. */
 static __always_inline void pgstall_count_syscall(struct pgstall_thread_state *st, __u32 epoch, __s32 nr,
 						  __s64 ret)
 {
 	struct pgstall_window *w = pgstall_window_at(st, epoch);
+	pgstall_seq_add(w, nr, st->sc_args, ret);
 	w->total++;
 	if (pgstall_sc_is_client_io(nr))
 		w->client_io++;

@@ -1,6 +1,7 @@
 // The hot-loop detector's in-kernel decisions (bpf/logic.h), compiled here as
 // C++: windows swapped at an epoch bump, the syscall mix and its overflow,
-// same-return and same-call counting, client traffic.
+// the sequence of the last calls, same-return and same-call counting, client
+// traffic.
 #include <sys/syscall.h>
 
 #include <cstring>
@@ -96,9 +97,9 @@ TEST(BpfLogic, RepeatsRememberTheLastEightCalls) {
   EXPECT_EQ(st.cur.repeats, 1u);
 }
 
-TEST(BpfLogic, ASeventhDistinctSyscallGoesToOther) {
+TEST(BpfLogic, ANinthDistinctSyscallGoesToOther) {
   auto st = fresh();
-  const int nrs[] = {SYS_openat, SYS_newfstatat, SYS_lseek, SYS_read, SYS_close, SYS_getppid};
+  const int nrs[] = {SYS_openat, SYS_newfstatat, SYS_lseek, SYS_read, SYS_close, SYS_getppid, SYS_kill, SYS_futex};
   static_assert(sizeof nrs / sizeof nrs[0] == PGSTALL_MIX_SLOTS);
   for (int nr : nrs) complete(st, 1, {nr, {}, 0});
   EXPECT_EQ(st.cur.other, 0u);
@@ -106,11 +107,58 @@ TEST(BpfLogic, ASeventhDistinctSyscallGoesToOther) {
   complete(st, 1, {SYS_write, {}, 0});
   EXPECT_EQ(st.cur.other, 2u) << "no slot for write, however often it comes";
   EXPECT_EQ(slot_of(st.cur, SYS_write), nullptr);
-  EXPECT_EQ(st.cur.total, 8u) << "calls in other still count in the total";
+  EXPECT_EQ(st.cur.total, 10u) << "calls in other still count in the total";
   complete(st, 1, {SYS_read, {}, 0});
   EXPECT_EQ(slot_of(st.cur, SYS_read)->count, 2u) << "a number with a slot keeps counting there";
   for (int i = 0; i < PGSTALL_MIX_SLOTS; ++i)
     EXPECT_EQ(st.cur.mix[i].nr_plus1, static_cast<uint32_t>(nrs[i]) + 1) << "slots in order of first call";
+}
+
+TEST(BpfLogic, TheSequenceKeepsTheLastCallsInOrder) {
+  auto st = fresh();
+  // pg_read_file() in a loop, as strace shows it: six calls a turn.
+  const Call turn[] = {{SYS_openat, {static_cast<__u64>(-100), 0x5000, 0, 0}, 9},
+                       {SYS_newfstatat, {9, 0x5100, 0x7000, 0x1000}, 0},
+                       {SYS_lseek, {9, 0, 0, 0}, 0},
+                       {SYS_read, {9, 0x6000, 4096, 0}, 3},
+                       {SYS_read, {9, 0x6000, 4096, 0}, 0},
+                       {SYS_close, {9, 0, 0, 0}, 0}};
+  for (int i = 0; i < 3; ++i) complete(st, 1, turn[i]);
+  EXPECT_EQ(st.cur.seq[0].nr, SYS_openat);
+  EXPECT_EQ(st.cur.seq[0].arg0, -100) << "AT_FDCWD, as an int";
+  EXPECT_EQ(st.cur.seq[0].ret, 9);
+  EXPECT_EQ(st.cur.seq[2].nr, SYS_lseek);
+  EXPECT_EQ(st.cur.seq[3].nr, 0) << "nothing recorded past the calls made";
+
+  for (int i = 3; i < 6 * 5; ++i) complete(st, 1, turn[i % 6]);
+  ASSERT_EQ(st.cur.total, 30u);
+  // Call i of the window sits at seq[i % PGSTALL_SEQ_LEN]: the last 16 are calls 14..29.
+  for (uint32_t i = 30 - PGSTALL_SEQ_LEN; i < 30; ++i) {
+    const auto& c = st.cur.seq[i % PGSTALL_SEQ_LEN];
+    const auto& want = turn[i % 6];
+    EXPECT_EQ(c.nr, want.nr) << "call " << i;
+    EXPECT_EQ(c.ret, want.ret) << "call " << i;
+    EXPECT_EQ(c.arg0, static_cast<int32_t>(want.args[0])) << "call " << i;
+    EXPECT_EQ(c.arg2, static_cast<uint32_t>(want.args[2])) << "call " << i;
+  }
+
+  // An epoch bump moves the sequence with its window; the new one starts empty.
+  complete(st, 2, {SYS_getppid, {}, 1});
+  EXPECT_EQ(st.prev.total, 30u);
+  EXPECT_EQ(st.prev.seq[29 % PGSTALL_SEQ_LEN].nr, SYS_close);
+  EXPECT_EQ(st.cur.seq[0].nr, SYS_getppid);
+  EXPECT_EQ(st.cur.seq[1].nr, 0);
+}
+
+TEST(BpfLogic, TheSequenceTruncatesResultsAndArgumentsTo32Bits) {
+  auto st = fresh();
+  complete(st, 1, {SYS_lseek, {3, 0, 2, 0}, (1L << 32) + 8192});  // SEEK_END of a 4 GB file
+  complete(st, 1, {SYS_openat, {static_cast<__u64>(-100), 0, 0, 0}, -2});
+  complete(st, 1, {SYS_read, {0x100000005ULL, 0, (1ULL << 32) + 65536, 0}, 65536});
+  EXPECT_EQ(st.cur.seq[0].ret, 8192);
+  EXPECT_EQ(st.cur.seq[1].ret, -2) << "an error stays an error";
+  EXPECT_EQ(st.cur.seq[2].arg0, 5);
+  EXPECT_EQ(st.cur.seq[2].arg2, 65536u);
 }
 
 TEST(BpfLogic, SameReturnCountsCallsThatReturnedWhatThePreviousOneDid) {
