@@ -1,10 +1,11 @@
 // The hot-loop detector's in-kernel decisions (bpf/logic.h), compiled here as
 // C++: windows swapped at an epoch bump, the syscall mix and its overflow,
-// the sequence of the last calls, same-return and same-call counting, client
-// traffic.
+// the sequence of the last calls, same-return and same-call counting (a path
+// by its text), client traffic.
 #include <sys/syscall.h>
 
 #include <cstring>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -26,10 +27,11 @@ pgstall_thread_state fresh() {
 }
 
 // What sys_exit does with a completed call: the arguments sys_enter saved,
-// then the count.
-void complete(pgstall_thread_state& st, uint32_t epoch, const Call& c) {
+// the text of its path argument (when it has one) hashed, then the count.
+void complete(pgstall_thread_state& st, uint32_t epoch, const Call& c, const char* path = nullptr) {
   std::memcpy(st.sc_args, c.args, sizeof st.sc_args);
-  pgstall_count_syscall(&st, epoch, c.nr, c.ret);
+  const __u64 hash = path ? pgstall_path_hash(path, static_cast<long>(std::strlen(path)) + 1) : 0;
+  pgstall_count_syscall(&st, epoch, c.nr, c.ret, hash);
 }
 
 const pgstall_mix_slot* slot_of(const pgstall_window& w, int nr) {
@@ -189,6 +191,37 @@ TEST(BpfLogic, SocketSendAndReceiveAreClientTraffic) {
   complete(st, 1, {SYS_epoll_pwait, {}, 1});
   EXPECT_EQ(st.cur.client_io, 2u);
   EXPECT_EQ(st.cur.total, 3u);
+}
+
+TEST(BpfLogic, APathCountsByItsTextNotItsBuffer) {
+  EXPECT_EQ(pgstall_sc_path_arg(SYS_openat), 1);
+  EXPECT_EQ(pgstall_sc_path_arg(SYS_newfstatat), 1);
+  EXPECT_EQ(pgstall_sc_path_arg(SYS_open), 0);
+  EXPECT_EQ(pgstall_sc_path_arg(SYS_read), -1);
+  EXPECT_EQ(pgstall_sc_path_arg(SYS_lseek), -1);
+
+  // pg_read_file() in a loop passes the same name in a new buffer each turn.
+  auto st = fresh();
+  const __u64 at_fdcwd = static_cast<__u64>(-100);
+  complete(st, 1, {SYS_openat, {at_fdcwd, 0x5000, 0, 0}, 9}, "PG_VERSION");
+  complete(st, 1, {SYS_openat, {at_fdcwd, 0x9000, 0, 0}, 9}, "PG_VERSION");
+  EXPECT_EQ(st.cur.repeats, 1u) << "the same file from another buffer is the same call";
+  complete(st, 1, {SYS_openat, {at_fdcwd, 0x9000, 0, 0}, 9}, "postgresql.conf");
+  EXPECT_EQ(st.cur.repeats, 1u) << "another file from the same buffer is not";
+  // Unreadable text (hash 0): the address counts, as for any other argument.
+  complete(st, 1, {SYS_openat, {at_fdcwd, 0x9000, 0, 0}, 9});
+  complete(st, 1, {SYS_openat, {at_fdcwd, 0x9000, 0, 0}, 9});
+  EXPECT_EQ(st.cur.repeats, 2u);
+  // The sequence keeps the real arguments.
+  EXPECT_EQ(st.cur.seq[0].arg0, -100);
+
+  // Hashed up to the NUL, at most PGSTALL_PATH_LEN bytes.
+  const char a[] = "base/5/1259\0junk", b[] = "base/5/1259\0other";
+  EXPECT_EQ(pgstall_path_hash(a, 12), pgstall_path_hash(b, 12));
+  EXPECT_NE(pgstall_path_hash("base/5/1259", 12), pgstall_path_hash("base/5/1249", 12));
+  std::string longer(PGSTALL_PATH_LEN + 10, 'x'), other = longer;
+  other.back() = 'y';
+  EXPECT_EQ(pgstall_path_hash(longer.c_str(), PGSTALL_PATH_LEN), pgstall_path_hash(other.c_str(), PGSTALL_PATH_LEN));
 }
 
 TEST(BpfLogic, TheFingerprintDependsOnEveryInput) {
