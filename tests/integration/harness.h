@@ -289,6 +289,22 @@ class Watch {
   std::vector<Line> lines_;
 };
 
+// A test against the throwaway cluster: root, the cluster up, its data
+// directory known; target() is pgstall's arguments for it.
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, fsfreeze, loop devices)";
+    env_ = cluster_env(true);
+    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
+  }
+  std::vector<std::string> target(std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--data-dir", env_["PGSTALL_PGDATA"]});
+    return extra;
+  }
+  std::map<std::string, std::string> env_;
+};
+
 inline auto is_stall(const std::string& kind, int pid) {
   return [kind, pid](const Json& j) {
     return j.value("type", "") == "stall" && j.value("kind", "") == kind && (pid == 0 || j.value("pid", 0) == pid);

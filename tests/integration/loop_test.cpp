@@ -14,19 +14,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class LoopTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF)";
-    env_ = cluster_env(true);
-    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
-  }
-  std::vector<std::string> target(std::vector<std::string> extra = {}) {
-    extra.insert(extra.begin(), {"--data-dir", env_["PGSTALL_PGDATA"]});
-    return extra;
-  }
-  std::map<std::string, std::string> env_;
-};
+class LoopTest : public ClusterTest {};
 
 // The kernel's I/O accounting of a process (/proc/PID/io: syscr, syscw,
 // rchar, read_bytes, ...); empty when it is gone.
@@ -162,5 +150,8 @@ TEST_F(LoopTest, CopyReadsThatLookAlikeReadForward) {
   EXPECT_GT(rate["syscr"], 2000) << "the COPY made only " << rate["syscr"] << " reads/s";
   EXPECT_LT(rate["syscw"], rate["syscr"] * 0.05) << "more than reads: " << rate["syscw"] << " writes/s";
   EXPECT_GT(rate["rchar"] / std::max(1.0, rate["syscr"]), 60000) << "not 64 KB reads";
-  EXPECT_EQ(rate["read_bytes"], 0) << "the file was not read from the page cache";
+  // From the page cache: no block I/O to tell it from a loop. Seen here once:
+  // one pass read from disk (the file's pages had left the cache); the other
+  // windows were still judged on their reads alone.
+  EXPECT_LT(rate["read_bytes"], rate["rchar"] * 0.1) << "the file was mostly read from disk, not the page cache";
 }

@@ -11,15 +11,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class WaitTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, loop devices)";
-    env_ = cluster_env(true);
-    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
-  }
-  std::map<std::string, std::string> env_;
-};
+class WaitTest : public ClusterTest {};
 
 }  // namespace
 

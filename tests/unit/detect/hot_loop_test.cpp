@@ -1,6 +1,8 @@
 // hot-loop on synthetic windows: a short cycle of calls repeating with no
 // progress, every rule that tells progress from a loop, and the cycle found in
 // the window's last calls.
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "detect/fixtures.h"
@@ -10,18 +12,29 @@ using namespace pgstall;
 using namespace pgstall::testing;
 using detect::Event;
 
-TEST(HotLoop, RepeatingSyscallsForThreeSeconds) {
-  detect::Engine e;
+namespace {
+
+// Four whole windows of one process on CPU, each judged a tenth of a second
+// after it ends: nothing flagged before the third; the events of all four.
+std::vector<Event> four_windows(detect::Engine& e, int pid, const std::function<model::Window(uint64_t)>& window) {
   std::vector<Event> ev;
   for (int i = 0; i < 4; ++i) {
     model::Snapshot s;
-    s.pid = 900;
+    s.pid = pid;
     s.on_cpu = true;
-    s.completed_window = loop_window(kT0 + i * kSec, 18400, 18000);
+    s.completed_window = window(kT0 + i * kSec);
     auto got = e.update(kT0 + (i + 1) * kSec + kSec / 10, {s});
     if (i < 2) EXPECT_TRUE(got.empty()) << "flagged after " << i + 1 << " windows";
     ev.insert(ev.end(), got.begin(), got.end());
   }
+  return ev;
+}
+
+}  // namespace
+
+TEST(HotLoop, RepeatingSyscallsForThreeSeconds) {
+  detect::Engine e;
+  auto ev = four_windows(e, 900, [](uint64_t start) { return loop_window(start, 18400, 18000); });
   auto st = starts(ev, "hot-loop");
   ASSERT_EQ(st.size(), 1u);
   EXPECT_EQ(st[0].stall.detail["rate_per_s"], 18400);
@@ -100,16 +113,7 @@ std::vector<model::SeqCall> repeated(const std::vector<model::SeqCall>& turn, si
 TEST(HotLoop, ALoopOfSixCallsOverFiveSyscallsIsFlaggedWithItsCycle) {
   // The incident: read 33 %, four others 17 % each, no "top 3" majority.
   detect::Engine e;
-  std::vector<Event> ev;
-  for (int i = 0; i < 4; ++i) {
-    model::Snapshot s;
-    s.pid = 4242;
-    s.on_cpu = true;
-    s.completed_window = cycle_window(kT0 + i * kSec, kReadFile, 60000, 356400);
-    auto got = e.update(kT0 + (i + 1) * kSec + kSec / 10, {s});
-    if (i < 2) EXPECT_TRUE(got.empty()) << "flagged after " << i + 1 << " windows";
-    ev.insert(ev.end(), got.begin(), got.end());
-  }
+  auto ev = four_windows(e, 4242, [](uint64_t start) { return cycle_window(start, kReadFile, 60000, 356400); });
   auto st = starts(ev, "hot-loop");
   ASSERT_EQ(st.size(), 1u);
   EXPECT_EQ(st[0].stall.summary,
