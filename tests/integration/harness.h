@@ -112,6 +112,11 @@ class Scenario {
     EXPECT_EQ(r.status, 0) << name_ << " stop failed: " << r.err;
   }
   bool ok() const { return started_; }
+  // A value it printed ("" when it did not).
+  std::string kv(const std::string& key) const {
+    auto it = kv_.find(key);
+    return it == kv_.end() ? "" : it->second;
+  }
   int pid(const std::string& key) const {
     auto it = kv_.find(key);
     return it == kv_.end() ? 0 : std::stoi(it->second);

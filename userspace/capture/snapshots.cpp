@@ -70,6 +70,12 @@ std::optional<model::Window> Windows::completed(ProcInfo& p, const pgstall_threa
   w.block_issued = src->block_issued;
   for (const auto& m : src->mix)
     if (m.nr_plus1) w.mix.push_back({static_cast<int>(m.nr_plus1) - 1, m.count, m.last_ret, m.same_ret});
+  // Call i of the window is at seq[i % PGSTALL_SEQ_LEN]: the last ones, oldest first.
+  const uint32_t n = std::min<uint32_t>(src->total, PGSTALL_SEQ_LEN);
+  for (uint32_t i = src->total - n; i != src->total; ++i) {
+    const pgstall_seq_call& c = src->seq[i % PGSTALL_SEQ_LEN];
+    w.sequence.push_back({c.nr, c.ret, c.arg0, c.arg2});
+  }
   return w;
 }
 
