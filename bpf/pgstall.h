@@ -161,6 +161,11 @@ struct pgstall_thread_state {
 	__u64 sleep_pc;
 	__u64 sleep_sp;
 	__u64 sleep_fp;
+	/* Cumulative time runnable but not running: preempted (switched out in
+	 * TASK_RUNNING) until it ran again. On CPU plus this is how busy a thread
+	 * is whatever the machine's load: a runaway query on a saturated CPU gets
+	 * half of it, and is still busy. */
+	__u64 runq_total_ns;
 };
 
 /* Off-CPU time aggregated in the kernel (record): one entry per thread,

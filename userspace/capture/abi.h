@@ -49,7 +49,7 @@ PGSTALL_FIELD(pgstall_pg_wait, lwlock_mode, 40, 4);
 PGSTALL_FIELD(pgstall_pg_wait, lwlock_stack_id, 44, 4);
 PGSTALL_FIELD(pgstall_pg_wait, lwlock_tranche, 48, 32);
 
-static_assert(sizeof(pgstall_thread_state) == 1576);
+static_assert(sizeof(pgstall_thread_state) == 1584);
 PGSTALL_FIELD(pgstall_thread_state, flags, 0, 4);
 PGSTALL_FIELD(pgstall_thread_state, tgid, 4, 4);
 PGSTALL_FIELD(pgstall_thread_state, sc_nr, 8, 4);
@@ -83,6 +83,7 @@ PGSTALL_FIELD(pgstall_thread_state, _pad2, 1548, 4);
 PGSTALL_FIELD(pgstall_thread_state, sleep_pc, 1552, 8);
 PGSTALL_FIELD(pgstall_thread_state, sleep_sp, 1560, 8);
 PGSTALL_FIELD(pgstall_thread_state, sleep_fp, 1568, 8);
+PGSTALL_FIELD(pgstall_thread_state, runq_total_ns, 1576, 8);
 
 static_assert(sizeof(pgstall_offcpu_key) == 32);
 PGSTALL_FIELD(pgstall_offcpu_key, tgid, 0, 4);

@@ -107,6 +107,8 @@ model::Snapshot SnapshotBuilder::one(uint64_t now, ProcInfo& p, const pgstall_th
   s.offcpu_since_ns = st.offcpu_since_ns;
   s.offcpu_state = model::task_state_char(st.offcpu_state);
   s.cpu_ns = st.oncpu_total_ns + (st.oncpu_since_ns && now > st.oncpu_since_ns ? now - st.oncpu_since_ns : 0);
+  const bool preempted = !s.on_cpu && st.offcpu_since_ns && st.offcpu_state == 0;
+  s.runq_ns = st.runq_total_ns + (preempted && now > st.offcpu_since_ns ? now - st.offcpu_since_ns : 0);
   s.nr_syscalls = st.nr_syscalls;
   s.nr_sleeps = st.nr_sleeps;
   s.last_waker_pid = st.last_waker_pid;

@@ -76,6 +76,9 @@ struct Snapshot {
   uint64_t offcpu_since_ns = 0;  // valid when !on_cpu
   char offcpu_state = 'S';       // 'S', 'D', 'R' (preempted) ...
   uint64_t cpu_ns = 0;           // cumulative CPU time, including the current run
+  // Cumulative time runnable but waiting for a CPU (preempted), including
+  // the current wait: cpu_ns + runq_ns is how busy it is whatever the load.
+  uint64_t runq_ns = 0;
   uint64_t nr_syscalls = 0;      // cumulative, while syscalls are counted
   // Syscalls have been counted without a gap since this time (0: they are not
   // counted now; the syscall tracepoints are detached).
