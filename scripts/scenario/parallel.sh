@@ -13,8 +13,9 @@ usage() {
     cat <<EOF
 Usage: $0 start|stop|--help
 
-start  LEADER: one parallel aggregate over pgbench_accounts x 4 with a costly
-       expression per row (about 10 s here), with 2 workers and
+start  LEADER: one parallel aggregate over pgbench_accounts x 16 with a costly
+       expression per row (20-40 s here: longer than any test watches it;
+       stop cancels it), with 2 workers and
        parallel_leader_participation off, run PGSTALL_PARALLEL_RUNS (default 1)
        times. (Not in a DO block: PL/pgSQL runs its queries without
        parallelism.)
@@ -30,7 +31,7 @@ scenario_start() {
     runs="${PGSTALL_PARALLEL_RUNS:-1}"
     pgs_watchdog parallel "$t" "$(realpath "$0")"
     leader="$(pgs_session parallel leader "$((t + 10))")"
-    q="SELECT count(*) FROM pgbench_accounts, generate_series(1, 4) g WHERE length(md5(md5(aid::text || g::text) || filler)) > 0;"
+    q="SELECT count(*) FROM pgbench_accounts, generate_series(1, 16) g WHERE length(md5(md5(aid::text || g::text) || filler)) > 0;"
     sql="SET max_parallel_workers_per_gather = 2; SET parallel_leader_participation = off; SET jit = off;"
     for ((i = 0; i < runs; i++)); do sql+=" $q"; done
     pgs_send parallel leader "$sql"

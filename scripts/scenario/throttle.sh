@@ -16,7 +16,8 @@ usage() {
     cat <<EOF
 Usage: $0 start|stop|--help
 
-start  Create the blkio cgroup $CGROUP with
+start  CHECKPOINT and sync (no backlog of dirty data), then create the
+       blkio cgroup $CGROUP with
        blkio.throttle.write_iops_device = PGSTALL_THROTTLE_WRITE_IOPS (default 4: about 1 TPS, each commit's fdatasync 0.5-1.5 s)
        (and read_iops_device = PGSTALL_THROTTLE_READ_IOPS if set) on the
        cluster's loop device, move the postmaster and all its children into
@@ -49,6 +50,10 @@ scenario_start() {
     pgs_require_loop
     dev="$(pgs_loop_device)"
     # The watchdog exists before the throttle does: it is always undone.
+    # Nothing dirty left from earlier work: flushed at 4 IOPS it would hold
+    # the first fdatasyncs for many seconds (a backlog, not a crawl).
+    pgs_sql "CHECKPOINT" >/dev/null
+    sync
     pgs_watchdog throttle "$t" "$(realpath "$0")"
     pgs_blkio_group_create "$CGROUP" write_iops_device "${PGSTALL_THROTTLE_WRITE_IOPS:-4}"
     if [[ -n "${PGSTALL_THROTTLE_READ_IOPS:-}" ]]; then

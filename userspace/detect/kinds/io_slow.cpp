@@ -29,7 +29,7 @@ constexpr ThresholdSpec kShare{"io-slow-share", "io_slow_share", Unit::Share, 0.
                                "io-slow: share of the window spent waiting on I/O (ends below half of it)"};
 constexpr ThresholdSpec kMinWait{"io-slow-wait", "io_slow_wait_s", Unit::Seconds, 0.1,
                                   "io-slow: median wait, at least (a fast disk's many short waits are progress)"};
-constexpr size_t kMinWaits = 3;           // several waits: one long wait is io-wait's
+constexpr size_t kMinDone = 2;            // waits completed in the window: one long wait is io-wait's
 constexpr double kMinCoveredShare = 0.4;  // of the window seen before judging
 
 bool is_peer_fd(const std::string& path) {
@@ -115,7 +115,7 @@ class IoSlow final : public PerProcessJudge<Episode> {
     }
     const Measure m = measure(e.samples, now, now_sample.io ? now_sample.wait_start : 0);
     if (!e.since) {
-      if (m.covered_s < window_s_ * kMinCoveredShare || m.share < share_ || m.waits < kMinWaits ||
+      if (m.covered_s < window_s_ * kMinCoveredShare || m.share < share_ || m.done_s.size() < kMinDone ||
           median(m.done_s) < min_wait_s_)
         return std::nullopt;
       e.since = m.first_io_at;
