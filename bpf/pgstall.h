@@ -8,8 +8,9 @@
 #include <linux/types.h>
 #endif
 
-#define PGSTALL_MIX_SLOTS 6   /* distinct syscall numbers tracked per window */
+#define PGSTALL_MIX_SLOTS 8   /* distinct syscall numbers tracked per window: a loop of up to 8 */
 #define PGSTALL_FP_RING 8     /* recent (syscall, args, ret) fingerprints kept */
+#define PGSTALL_SEQ_LEN 16    /* last calls kept per window, in order (a power of two) */
 #define PGSTALL_COMM_LEN 16
 #define PGSTALL_NO_SYSCALL (-1)
 
@@ -67,6 +68,15 @@ struct pgstall_mix_slot {
 	__u32 _pad;
 };
 
+/* One completed call in a window's sequence: enough to see a short cycle and
+ * what each call returned. */
+struct pgstall_seq_call {
+	__s32 nr;
+	__s32 ret;   /* the result truncated to 32 bits: errors and byte counts */
+	__s32 arg0;  /* the first argument as an int: the fd of fd calls */
+	__u32 arg2;  /* the third argument truncated: the byte count of read/write */
+};
+
 struct pgstall_window {
 	__u32 epoch;
 	__u32 total;        /* syscalls in the window */
@@ -76,6 +86,10 @@ struct pgstall_window {
 	__u32 block_issued; /* block requests issued by the thread */
 	__u64 oncpu_ns;     /* CPU time accounted in the window (at switch-out) */
 	struct pgstall_mix_slot mix[PGSTALL_MIX_SLOTS];
+	/* The window's last PGSTALL_SEQ_LEN calls; call i (counting from 0 in
+	 * the window) is at seq[i % PGSTALL_SEQ_LEN], so total says which is
+	 * the oldest. */
+	struct pgstall_seq_call seq[PGSTALL_SEQ_LEN];
 };
 
 #define PGSTALL_TRANCHE_LEN 32
@@ -147,6 +161,11 @@ struct pgstall_thread_state {
 	__u64 sleep_pc;
 	__u64 sleep_sp;
 	__u64 sleep_fp;
+	/* Cumulative time runnable but not running: preempted (switched out in
+	 * TASK_RUNNING) until it ran again. On CPU plus this is how busy a thread
+	 * is whatever the machine's load: a runaway query on a saturated CPU gets
+	 * half of it, and is still busy. */
+	__u64 runq_total_ns;
 };
 
 /* Off-CPU time aggregated in the kernel (record): one entry per thread,

@@ -107,6 +107,8 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev, struc
 		if (offcpu_stacks && since && st->offcpu_state &&
 		    (st->off_kstack != PGSTALL_NO_STACK || st->off_ustack != PGSTALL_NO_STACK))
 			add_offcpu(next, st, now - since);
+		if (since && !st->offcpu_state) /* preempted: it waited for a CPU */
+			st->runq_total_ns += now - since;
 		st->offcpu_since_ns = 0;
 		st->oncpu_since_ns = now;
 	}

@@ -1,5 +1,6 @@
 /* Syscall entry/exit of tracked threads: the in-flight syscall, per-window
- * syscall mix and "same call again" fingerprints for the hot-loop detector.
+ * syscall mix, last calls and "same call again" fingerprints for the hot-loop
+ * detector.
  * Runs on every syscall on the machine (untracked threads cost one task
  * storage lookup that finds nothing), so userspace attaches these two only
  * while a busy thread needs them; sched_switch knows the syscall a thread
@@ -43,6 +44,18 @@ int BPF_PROG(pgstall_sys_enter_raw, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/* The hash of a path argument's text (0: none, or unreadable). One helper
+ * call and at most PGSTALL_PATH_LEN bytes hashed, for path syscalls only. */
+static __always_inline __u64 path_hash(__s32 nr, const __u64 *args)
+{
+	int pa = pgstall_sc_path_arg(nr);
+	if (pa < 0)
+		return 0;
+	char path[PGSTALL_PATH_LEN];
+	long n = bpf_probe_read_user_str(path, sizeof(path), (const void *)args[pa & 1]);
+	return n > 0 ? pgstall_path_hash(path, n) : 0;
+}
+
 static __always_inline int sys_exit(long ret)
 {
 	struct pgstall_thread_state *st = tracked_state(bpf_get_current_task_btf());
@@ -60,7 +73,7 @@ static __always_inline int sys_exit(long ret)
 	st->nr_syscalls++;
 	count(PGSTALL_CNT_SYSCALLS);
 
-	pgstall_count_syscall(st, epoch, nr, ret);
+	pgstall_count_syscall(st, epoch, nr, ret, path_hash(nr, st->sc_args));
 
 	if (now - start >= slow_syscall_ns) {
 		struct pgstall_rec_syscall *r = reserve(sizeof(*r));

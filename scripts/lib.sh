@@ -375,6 +375,39 @@ pgs_activity_not() { # PID SQL_CONDITION
     [[ "$(pgs_sql_value "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND ($2)")" == 0 ]]
 }
 
+# Scenarios that freeze or throttle the cluster's own disk need the loop mount.
+pgs_require_loop() {
+    if [[ "$(pgs_mode)" != loop ]] || ! mountpoint -q "$PGSTALL_MOUNT"; then
+        pgs_die "needs the loop-mounted cluster: run 'scripts/pgcluster.sh down' then 'scripts/pgcluster.sh up --loop'"
+    fi
+}
+
+# major:minor of the device under the cluster's loop mount.
+pgs_loop_device() {
+    local dev
+    dev="$(lsblk -ndo MAJ:MIN "$(findmnt -no SOURCE "$PGSTALL_MOUNT")" | tr -d ' ')"
+    [[ "$dev" =~ ^[0-9]+:[0-9]+$ ]] || pgs_die "cannot find the device of $PGSTALL_MOUNT"
+    echo "$dev"
+}
+
+# A cgroup v1 blkio group throttling the cluster's device: removed with
+# pgs_blkio_group_remove on every exit path (a watchdog's stop included).
+pgs_blkio_group_create() { # CGROUP SETTING VALUE  (e.g. write_iops_device 4)
+    [[ -d /sys/fs/cgroup/blkio ]] || pgs_die "no cgroup v1 blkio hierarchy at /sys/fs/cgroup/blkio"
+    mkdir -p "$1"
+    echo "$(pgs_loop_device) $3" >"$1/blkio.throttle.$2"
+}
+
+# Moves its processes back to the root group, then removes it.
+pgs_blkio_group_remove() { # CGROUP
+    local p
+    [[ -d "$1" ]] || return 0
+    while read -r p; do
+        [[ -n "$p" ]] && echo "$p" >/sys/fs/cgroup/blkio/cgroup.procs 2>/dev/null || true
+    done <"$1/cgroup.procs"
+    rmdir "$1" 2>/dev/null || pgs_warn "could not remove $1"
+}
+
 # Standard front end of a scenario script: dispatch start/stop/--help.
 # Scenario scripts define scenario_start, optionally scenario_stop_pre, and
 # a usage text, then call pgs_scenario_main "$@".

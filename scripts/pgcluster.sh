@@ -21,6 +21,13 @@ Commands:
   down          Thaw, kill scenario processes, stop postgres, unmount, detach
                 the loop device and remove \$PGSTALL_PGDIR. Safe on a
                 half-built or already removed cluster.
+  stop-server [--mode fast|immediate]
+                Stop postgres (pg_ctl stop -w; default fast), keeping the data
+                dir, the mount and the configuration. 'immediate' leaves it
+                to crash recovery at the next start.
+  start-server [--no-wait]
+                Start postgres again on the existing data dir (pg_ctl start;
+                -w unless --no-wait) and print the same lines as 'env'.
   env           Print KEY=VALUE lines: PGSTALL_PGDATA PGSTALL_PGHOST
                 PGSTALL_PGPORT PGSTALL_POSTMASTER_PID PGSTALL_BINDIR and, in
                 loop mode, PGSTALL_MOUNT. Exit 3 if the cluster is not running.
@@ -213,6 +220,46 @@ EOF
     pgs_print_env
 }
 
+cmd_stop_server() {
+    local mode=fast bindir pgdata
+    while (($#)); do
+        case "$1" in
+        --mode) mode=${2:-}; shift ;;
+        *) usage >&2; exit 2 ;;
+        esac
+        shift
+    done
+    [[ "$mode" == fast || "$mode" == immediate ]] || { usage >&2; exit 2; }
+    pgs_require_root
+    bindir="$(pgs_bindir)"
+    pgdata="$(pgs_pgdata)"
+    [[ -f "$pgdata/PG_VERSION" ]] || pgs_die "no cluster at $pgdata: create it with '$0 up'"
+    pgs_cluster_running || { pgs_log "postgres at $pgdata is not running"; return 0; }
+    (pgs_as_pg_root_cwd "$bindir/pg_ctl" stop -D "$pgdata" -m "$mode" -w -t 60) >&2 ||
+        pgs_die "pg_ctl stop failed"
+    pgs_log "postgres at $pgdata stopped ($mode); the data dir is kept"
+}
+
+cmd_start_server() {
+    local wait=(-w -t 60) bindir pgdata
+    while (($#)); do
+        case "$1" in
+        --no-wait) wait=(-W) ;;
+        *) usage >&2; exit 2 ;;
+        esac
+        shift
+    done
+    pgs_require_root
+    bindir="$(pgs_bindir)"
+    pgdata="$(pgs_pgdata)"
+    [[ -f "$pgdata/PG_VERSION" ]] || pgs_die "no cluster at $pgdata: create it with '$0 up'"
+    if ! pgs_cluster_running; then
+        (pgs_as_pg_root_cwd "$bindir/pg_ctl" start -D "$pgdata" -l "$PGSTALL_LOGDIR/postgresql.log" "${wait[@]}") >&2 ||
+            pgs_die "pg_ctl start failed, see $PGSTALL_LOGDIR/postgresql.log"
+    fi
+    pgs_print_env
+}
+
 cmd_env() {
     pgs_print_env
     pgs_cluster_running || { pgs_log "cluster is not running"; return 3; }
@@ -239,6 +286,8 @@ main() {
     case "$cmd" in
     up) cmd_up "$@" ;;
     down) cmd_down ;;
+    stop-server) cmd_stop_server "$@" ;;
+    start-server) cmd_start_server "$@" ;;
     env) cmd_env ;;
     status) cmd_status ;;
     psql) cmd_psql "$@" ;;

@@ -32,9 +32,7 @@ EOF
 scenario_start() {
     local t log pgbench_pid backends before PGS_AS_PG
     t="$(pgs_scenario_timeout)"
-    if [[ "$(pgs_mode)" != loop ]] || ! mountpoint -q "$PGSTALL_MOUNT"; then
-        pgs_die "needs the loop-mounted cluster: run 'scripts/pgcluster.sh down' then 'scripts/pgcluster.sh up --loop'"
-    fi
+    pgs_require_loop
     # The dead-man job exists before the freeze does, so a thaw is guaranteed.
     pgs_watchdog fsfreeze "$t" "$(realpath "$0")" "fsfreeze -u $(printf %q "$PGSTALL_MOUNT")"
 

@@ -13,10 +13,12 @@ usage() {
     cat <<EOF
 Usage: $0 start|stop|--help
 
-start  LEADER: a parallel aggregate over pgbench_accounts (about 3 s), run
-       PGSTALL_PARALLEL_RUNS (default 4) times in a row, with 2 workers,
-       parallel_leader_participation off and a costly expression per row.
-       (Not in a DO block: PL/pgSQL runs its queries without parallelism.)
+start  LEADER: one parallel aggregate over pgbench_accounts x 16 with a costly
+       expression per row (20-40 s here: longer than any test watches it;
+       stop cancels it), with 2 workers and
+       parallel_leader_participation off, run PGSTALL_PARALLEL_RUNS (default 1)
+       times. (Not in a DO block: PL/pgSQL runs its queries without
+       parallelism.)
        Returns once pg_stat_activity shows parallel workers of the leader.
        Prints LEADER_PID= and WORKER_PIDS= (comma-separated).
 stop   Cancel the query, end the session.
@@ -26,10 +28,10 @@ EOF
 scenario_start() {
     local t leader runs workers q i sql
     t="$(pgs_scenario_timeout)"
-    runs="${PGSTALL_PARALLEL_RUNS:-4}"
+    runs="${PGSTALL_PARALLEL_RUNS:-1}"
     pgs_watchdog parallel "$t" "$(realpath "$0")"
     leader="$(pgs_session parallel leader "$((t + 10))")"
-    q="SELECT count(*) FROM pgbench_accounts WHERE length(md5(md5(aid::text) || filler)) > 0;"
+    q="SELECT count(*) FROM pgbench_accounts, generate_series(1, 16) g WHERE length(md5(md5(aid::text || g::text) || filler)) > 0;"
     sql="SET max_parallel_workers_per_gather = 2; SET parallel_leader_participation = off; SET jit = off;"
     for ((i = 0; i < runs; i++)); do sql+=" $q"; done
     pgs_send parallel leader "$sql"

@@ -13,7 +13,8 @@ usage() {
 Usage: $0 start|stop|--help
 
 start  SORTER: SET work_mem = '64kB'; a sort of pgbench_accounts by filler,
-       run PGSTALL_TEMPSORT_RUNS (default 8) times (2-10 s each here).
+       run PGSTALL_TEMPSORT_RUNS (default 100) times (2-10 s each here:
+       it sorts for longer than any test watches it; stop cancels it).
        Returns once its temp files are there (pg_ls_tmpdir()).
        Prints SORTER_PID=.
 stop   Cancel it, end the session.
@@ -25,7 +26,7 @@ temp_files() { pgs_sql_value "SELECT count(*) FROM pg_ls_tmpdir()"; }
 scenario_start() {
     local t sorter runs q sql i
     t="$(pgs_scenario_timeout)"
-    runs="${PGSTALL_TEMPSORT_RUNS:-8}"
+    runs="${PGSTALL_TEMPSORT_RUNS:-100}"
     pgs_watchdog tempsort "$t" "$(realpath "$0")"
     sorter="$(pgs_session tempsort sorter "$((t + 10))")"
     q="SELECT count(*) FROM (SELECT aid FROM pgbench_accounts ORDER BY filler DESC, abalance, bid) s;"

@@ -16,7 +16,8 @@ usage() {
     cat <<EOF
 Usage: $0 start|stop|--help
 
-start  Create the blkio cgroup $CGROUP with
+start  CHECKPOINT and sync (no backlog of dirty data), then create the
+       blkio cgroup $CGROUP with
        blkio.throttle.write_iops_device = PGSTALL_THROTTLE_WRITE_IOPS (default 4: about 1 TPS, each commit's fdatasync 0.5-1.5 s)
        (and read_iops_device = PGSTALL_THROTTLE_READ_IOPS if set) on the
        cluster's loop device, move the postmaster and all its children into
@@ -43,28 +44,18 @@ cluster_processes() {
     pgrep -P "$pm" || true
 }
 
-undo_throttle() {
-    local p
-    [[ -d "$CGROUP" ]] || return 0
-    while read -r p; do
-        [[ -n "$p" ]] && echo "$p" >/sys/fs/cgroup/blkio/cgroup.procs 2>/dev/null || true
-    done <"$CGROUP/cgroup.procs"
-    rmdir "$CGROUP" 2>/dev/null || pgs_warn "could not remove $CGROUP"
-}
-
 scenario_start() {
     local t dev log pgbench_pid backends before p PGS_AS_PG
     t="$(pgs_scenario_timeout)"
-    if [[ "$(pgs_mode)" != loop ]] || ! mountpoint -q "$PGSTALL_MOUNT"; then
-        pgs_die "needs the loop-mounted cluster: run 'scripts/pgcluster.sh down' then 'scripts/pgcluster.sh up --loop'"
-    fi
-    [[ -d /sys/fs/cgroup/blkio ]] || pgs_die "no cgroup v1 blkio hierarchy at /sys/fs/cgroup/blkio"
-    dev="$(lsblk -ndo MAJ:MIN "$(findmnt -no SOURCE "$PGSTALL_MOUNT")" | tr -d ' ')"
-    [[ "$dev" =~ ^[0-9]+:[0-9]+$ ]] || pgs_die "cannot find the device of $PGSTALL_MOUNT"
+    pgs_require_loop
+    dev="$(pgs_loop_device)"
     # The watchdog exists before the throttle does: it is always undone.
+    # Nothing dirty left from earlier work: flushed at 4 IOPS it would hold
+    # the first fdatasyncs for many seconds (a backlog, not a crawl).
+    pgs_sql "CHECKPOINT" >/dev/null
+    sync
     pgs_watchdog throttle "$t" "$(realpath "$0")"
-    mkdir -p "$CGROUP"
-    echo "$dev ${PGSTALL_THROTTLE_WRITE_IOPS:-4}" >"$CGROUP/blkio.throttle.write_iops_device"
+    pgs_blkio_group_create "$CGROUP" write_iops_device "${PGSTALL_THROTTLE_WRITE_IOPS:-4}"
     if [[ -n "${PGSTALL_THROTTLE_READ_IOPS:-}" ]]; then
         echo "$dev $PGSTALL_THROTTLE_READ_IOPS" >"$CGROUP/blkio.throttle.read_iops_device"
     fi
@@ -89,7 +80,7 @@ scenario_start() {
 
 # Unthrottle first: pgbench and the backends then end at normal speed.
 scenario_stop_pre() {
-    undo_throttle
+    pgs_blkio_group_remove "$CGROUP"
 }
 
 pgs_scenario_main "$@"

@@ -4,6 +4,7 @@
 // The BpfFallbacks tests run the same checks with the raw_tp twins and the
 // task-read prev_state forced: the paths of older kernels, run on this one.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -202,6 +203,63 @@ void windows_count_the_mix_and_repeated_calls(const Config& cfg) {
   ASSERT_EQ(read(child.done, &c, 1), 1);
 }
 
+// pg_read_file() in a loop, made of the same raw syscalls: the window keeps
+// its last calls in order, with their fds, lengths and results.
+void windows_keep_the_last_calls_in_order(const Config& cfg) {
+  auto t = open_tracer(cfg);
+  ASSERT_TRUE(t);
+  char path[] = "/tmp/pgstall-seq-XXXXXX";
+  const int tmp = mkstemp(path);
+  ASSERT_GE(tmp, 0);
+  ASSERT_EQ(write(tmp, "15\n", 3), 3);
+  close(tmp);
+  Child child([&] {
+    char buf[4096];
+    struct stat sb;
+    for (int i = 0; i < 1000; ++i) {
+      const long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+      syscall(SYS_newfstatat, fd, "", &sb, AT_EMPTY_PATH);
+      syscall(SYS_lseek, fd, 0, SEEK_SET);
+      syscall(SYS_read, fd, buf, sizeof buf);
+      syscall(SYS_read, fd, buf, sizeof buf);
+      syscall(SYS_close, fd);
+    }
+  });
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
+  uint32_t e1 = t->bump_epoch();
+  child.step();
+  t->bump_epoch();
+  child.kick();
+  std::optional<pgstall_thread_state> st;
+  wait_until([&] {
+    st = t->state(child.pid);
+    return st && st->prev.epoch == e1;
+  });
+  unlink(path);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(st->prev.epoch, e1);
+  const auto& w = st->prev;
+  ASSERT_GE(w.total, 6000u);
+  // The newest call of the window, then the loop's last turns backwards.
+  auto at = [&](uint32_t back) { return w.seq[(w.total - 1 - back) % PGSTALL_SEQ_LEN]; };
+  auto name = [](const pgstall_seq_call& c) { return pgstall::model::syscall_name(c.nr); };
+  EXPECT_EQ(name(at(0)), "write") << "the child's report to the test ends the window";
+  EXPECT_EQ(at(0).ret, 1);
+  const char* turn[] = {"openat", "newfstatat", "lseek", "read", "read", "close"};
+  for (uint32_t back = 1; back < PGSTALL_SEQ_LEN; ++back)
+    EXPECT_EQ(name(at(back)), turn[5 - (back - 1) % 6]) << back << " calls before the last";
+  const auto fd = at(1).arg0;  // close(fd)
+  EXPECT_GE(fd, 3);
+  EXPECT_EQ(at(2).ret, 0) << "read at end of file";
+  EXPECT_EQ(at(3).ret, 3) << "read of the file's 3 bytes";
+  EXPECT_EQ(at(3).arg0, fd);
+  EXPECT_EQ(at(3).arg2, 4096u);
+  EXPECT_EQ(at(6).ret, fd) << "openat returned the fd the turn used";
+  EXPECT_EQ(at(6).arg0, AT_FDCWD);
+  char c;
+  ASSERT_EQ(read(child.done, &c, 1), 1);
+}
+
 // Forks a child that runs `body` and exits, and waits for it.
 template <typename F>
 void fork_and_wait(F body) {
@@ -372,6 +430,7 @@ TEST(Bpf, LoadsAttachesAndEveryProbeFires) { loads_attaches_and_every_probe_fire
 TEST(Bpf, InFlightSyscallOfASleepingProcess) { in_flight_syscall_of_a_sleeping_process({}); }
 TEST(Bpf, SlowSyscallAndOffCpuReachTheRingWithTheWaker) { slow_syscall_and_offcpu_reach_the_ring_with_the_waker({}); }
 TEST(Bpf, WindowsCountTheMixAndRepeatedCalls) { windows_count_the_mix_and_repeated_calls({}); }
+TEST(Bpf, WindowsKeepTheLastCallsInOrder) { windows_keep_the_last_calls_in_order({}); }
 TEST(Bpf, ForkedChildrenAreTrackedByTheKernel) { forked_children_are_tracked_by_the_kernel({}); }
 TEST(Bpf, ExecAndExitReachTheRing) { exec_and_exit_reach_the_ring({}); }
 TEST(Bpf, BlockRequestsAreCountedAndTimed) { block_requests_are_counted_and_timed({}); }
@@ -425,6 +484,7 @@ TEST(BpfFallbacks, SlowSyscallAndOffCpuReachTheRingWithTheWaker) {
   slow_syscall_and_offcpu_reach_the_ring_with_the_waker(fallbacks());
 }
 TEST(BpfFallbacks, WindowsCountTheMixAndRepeatedCalls) { windows_count_the_mix_and_repeated_calls(fallbacks()); }
+TEST(BpfFallbacks, WindowsKeepTheLastCallsInOrder) { windows_keep_the_last_calls_in_order(fallbacks()); }
 TEST(BpfFallbacks, ForkedChildrenAreTrackedByTheKernel) { forked_children_are_tracked_by_the_kernel(fallbacks()); }
 TEST(BpfFallbacks, ExecAndExitReachTheRing) { exec_and_exit_reach_the_ring(fallbacks()); }
 TEST(BpfFallbacks, BlockRequestsAreCountedAndTimed) { block_requests_are_counted_and_timed(fallbacks()); }

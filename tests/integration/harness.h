@@ -112,6 +112,11 @@ class Scenario {
     EXPECT_EQ(r.status, 0) << name_ << " stop failed: " << r.err;
   }
   bool ok() const { return started_; }
+  // A value it printed ("" when it did not).
+  std::string kv(const std::string& key) const {
+    auto it = kv_.find(key);
+    return it == kv_.end() ? "" : it->second;
+  }
   int pid(const std::string& key) const {
     auto it = kv_.find(key);
     return it == kv_.end() ? 0 : std::stoi(it->second);
@@ -286,6 +291,22 @@ class Watch {
   int exit_status_ = -1;
   std::string partial_;
   std::vector<Line> lines_;
+};
+
+// A test against the test cluster (loop-mounted): root checked, its env read.
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, cgroups, loop devices)";
+    env_ = cluster_env(true);
+    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
+  }
+  // pgstall watch's arguments for this cluster, then `extra`.
+  std::vector<std::string> target(std::vector<std::string> extra = {}) {
+    extra.insert(extra.begin(), {"--data-dir", env_["PGSTALL_PGDATA"]});
+    return extra;
+  }
+  std::map<std::string, std::string> env_;
 };
 
 inline auto is_stall(const std::string& kind, int pid) {

@@ -1,6 +1,7 @@
 // io-slow against a real PostgreSQL on a real disk throttled in the kernel:
-// pgbench at about 1 TPS behind 0.5-1 s fdatasyncs is one slow-I/O episode
-// per backend, not a flapping series of io-wait and lwlock-wait; a big sort
+// pgbench at about 1 TPS behind 0.5-2 s fdatasyncs is one slow-I/O episode
+// per backend, not a flapping series of io-wait and lwlock-wait (the first
+// wait may be one, before a series is seen); a big sort
 // spilling to temp files (I/O-heavy, progressing) is nothing.
 #include <fstream>
 #include <set>
@@ -14,15 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class IoSlowTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, cgroups, loop devices)";
-    env_ = cluster_env(true);
-    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
-  }
-  std::map<std::string, std::string> env_;
-};
+class IoSlowTest : public ClusterTest {};
 
 // pgbench -P 1 lines: "progress: 6.0 s, 2.0 tps, lat ..."; the highest tps seen.
 double max_tps(const std::string& log) {
@@ -40,7 +33,7 @@ double max_tps(const std::string& log) {
 }  // namespace
 
 TEST_F(IoSlowTest, AThrottledDiskIsOneSlowIoEpisodePerBackend) {
-  Watch w({"--data-dir", env_["PGSTALL_PGDATA"]});
+  Watch w(target());
   ASSERT_TRUE(w.started()) << w.dump();
   Scenario s("throttle");
   ASSERT_TRUE(s.ok());
@@ -59,13 +52,18 @@ TEST_F(IoSlowTest, AThrottledDiskIsOneSlowIoEpisodePerBackend) {
   const double tps = max_tps(s.value("PGBENCH_LOG"));
   EXPECT_LE(tps, 8.0) << "the disk was not slowed down";
   EXPECT_GT(tps, 0.0) << "the disk stopped instead of crawling";
-  const auto stalls = w.of_type("stall");
+  const auto stalls = w.of_type("stall");  // in the order they were reported
   for (int pid : backends) {
-    int episodes = 0;
+    int episodes = 0, before = 0;
     for (const auto& st : stalls) {
       if (st["pid"] != pid) continue;
-      EXPECT_EQ(st["kind"], "io-slow") << "not one cause, one stall: " << st.dump();
-      if (st["kind"] != "io-slow") continue;
+      if (st["kind"] != "io-slow") {
+        // The first slow wait may outlast io-wait's 1 s before the window
+        // shows a series; once the episode is open, it is the one stall.
+        EXPECT_EQ(episodes, 0) << "not one cause, one stall: " << st.dump();
+        EXPECT_LE(++before, 1) << "a flapping series before the episode: " << st.dump();
+        continue;
+      }
       ++episodes;
       EXPECT_GE(st["detail"]["io_share"].get<double>(), 0.5) << st.dump();
       EXPECT_GE(st["detail"]["waits"].get<int>(), 3) << st.dump();
@@ -81,7 +79,7 @@ TEST_F(IoSlowTest, AThrottledDiskIsOneSlowIoEpisodePerBackend) {
 }
 
 TEST_F(IoSlowTest, ASortSpillingToTempFilesIsNotSlowIo) {
-  Watch w({"--data-dir", env_["PGSTALL_PGDATA"]});
+  Watch w(target());
   ASSERT_TRUE(w.started()) << w.dump();
   Scenario s("tempsort");
   ASSERT_TRUE(s.ok());

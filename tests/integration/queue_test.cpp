@@ -11,19 +11,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class QueueTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_EQ(geteuid(), 0u) << "integration tests need root (BPF, fsfreeze, loop devices)";
-    env_ = cluster_env(true);
-    ASSERT_FALSE(env_["PGSTALL_PGDATA"].empty()) << "pgcluster.sh up printed no PGSTALL_PGDATA";
-  }
-  std::vector<std::string> target(std::vector<std::string> extra = {}) {
-    extra.insert(extra.begin(), {"--data-dir", env_["PGSTALL_PGDATA"]});
-    return extra;
-  }
-  std::map<std::string, std::string> env_;
-};
+class QueueTest : public ClusterTest {};
 
 std::string joined(const Json& pids) {
   std::string out;

@@ -22,7 +22,13 @@ PGSTALL_FIELD(pgstall_mix_slot, last_ret, 8, 8);
 PGSTALL_FIELD(pgstall_mix_slot, same_ret, 16, 4);
 PGSTALL_FIELD(pgstall_mix_slot, _pad, 20, 4);
 
-static_assert(sizeof(pgstall_window) == 176);
+static_assert(sizeof(pgstall_seq_call) == 16);
+PGSTALL_FIELD(pgstall_seq_call, nr, 0, 4);
+PGSTALL_FIELD(pgstall_seq_call, ret, 4, 4);
+PGSTALL_FIELD(pgstall_seq_call, arg0, 8, 4);
+PGSTALL_FIELD(pgstall_seq_call, arg2, 12, 4);
+
+static_assert(sizeof(pgstall_window) == 480);
 PGSTALL_FIELD(pgstall_window, epoch, 0, 4);
 PGSTALL_FIELD(pgstall_window, total, 4, 4);
 PGSTALL_FIELD(pgstall_window, repeats, 8, 4);
@@ -30,7 +36,8 @@ PGSTALL_FIELD(pgstall_window, other, 12, 4);
 PGSTALL_FIELD(pgstall_window, client_io, 16, 4);
 PGSTALL_FIELD(pgstall_window, block_issued, 20, 4);
 PGSTALL_FIELD(pgstall_window, oncpu_ns, 24, 8);
-PGSTALL_FIELD(pgstall_window, mix, 32, 144);
+PGSTALL_FIELD(pgstall_window, mix, 32, 192);
+PGSTALL_FIELD(pgstall_window, seq, 224, 256);
 
 static_assert(sizeof(pgstall_pg_wait) == 80);
 PGSTALL_FIELD(pgstall_pg_wait, lock_since_ns, 0, 8);
@@ -42,7 +49,7 @@ PGSTALL_FIELD(pgstall_pg_wait, lwlock_mode, 40, 4);
 PGSTALL_FIELD(pgstall_pg_wait, lwlock_stack_id, 44, 4);
 PGSTALL_FIELD(pgstall_pg_wait, lwlock_tranche, 48, 32);
 
-static_assert(sizeof(pgstall_thread_state) == 968);
+static_assert(sizeof(pgstall_thread_state) == 1584);
 PGSTALL_FIELD(pgstall_thread_state, flags, 0, 4);
 PGSTALL_FIELD(pgstall_thread_state, tgid, 4, 4);
 PGSTALL_FIELD(pgstall_thread_state, sc_nr, 8, 4);
@@ -61,21 +68,22 @@ PGSTALL_FIELD(pgstall_thread_state, nr_sleeps, 112, 8);
 PGSTALL_FIELD(pgstall_thread_state, fp, 120, 64);
 PGSTALL_FIELD(pgstall_thread_state, fp_idx, 184, 4);
 PGSTALL_FIELD(pgstall_thread_state, _pad1, 188, 4);
-PGSTALL_FIELD(pgstall_thread_state, cur, 192, 176);
-PGSTALL_FIELD(pgstall_thread_state, prev, 368, 176);
-PGSTALL_FIELD(pgstall_thread_state, sleep_sc_nr, 544, 4);
-PGSTALL_FIELD(pgstall_thread_state, sc_gen, 548, 4);
-PGSTALL_FIELD(pgstall_thread_state, sleep_sc_args, 552, 32);
-PGSTALL_FIELD(pgstall_thread_state, pg, 584, 80);
-PGSTALL_FIELD(pgstall_thread_state, query_since_ns, 664, 8);
-PGSTALL_FIELD(pgstall_thread_state, query, 672, 256);
-PGSTALL_FIELD(pgstall_thread_state, off_kstack, 928, 4);
-PGSTALL_FIELD(pgstall_thread_state, off_ustack, 932, 4);
-PGSTALL_FIELD(pgstall_thread_state, off_pg, 936, 4);
-PGSTALL_FIELD(pgstall_thread_state, _pad2, 940, 4);
-PGSTALL_FIELD(pgstall_thread_state, sleep_pc, 944, 8);
-PGSTALL_FIELD(pgstall_thread_state, sleep_sp, 952, 8);
-PGSTALL_FIELD(pgstall_thread_state, sleep_fp, 960, 8);
+PGSTALL_FIELD(pgstall_thread_state, cur, 192, 480);
+PGSTALL_FIELD(pgstall_thread_state, prev, 672, 480);
+PGSTALL_FIELD(pgstall_thread_state, sleep_sc_nr, 1152, 4);
+PGSTALL_FIELD(pgstall_thread_state, sc_gen, 1156, 4);
+PGSTALL_FIELD(pgstall_thread_state, sleep_sc_args, 1160, 32);
+PGSTALL_FIELD(pgstall_thread_state, pg, 1192, 80);
+PGSTALL_FIELD(pgstall_thread_state, query_since_ns, 1272, 8);
+PGSTALL_FIELD(pgstall_thread_state, query, 1280, 256);
+PGSTALL_FIELD(pgstall_thread_state, off_kstack, 1536, 4);
+PGSTALL_FIELD(pgstall_thread_state, off_ustack, 1540, 4);
+PGSTALL_FIELD(pgstall_thread_state, off_pg, 1544, 4);
+PGSTALL_FIELD(pgstall_thread_state, _pad2, 1548, 4);
+PGSTALL_FIELD(pgstall_thread_state, sleep_pc, 1552, 8);
+PGSTALL_FIELD(pgstall_thread_state, sleep_sp, 1560, 8);
+PGSTALL_FIELD(pgstall_thread_state, sleep_fp, 1568, 8);
+PGSTALL_FIELD(pgstall_thread_state, runq_total_ns, 1576, 8);
 
 static_assert(sizeof(pgstall_offcpu_key) == 32);
 PGSTALL_FIELD(pgstall_offcpu_key, tgid, 0, 4);
@@ -152,11 +160,16 @@ PGSTALL_FIELD(pgstall_blk_inflight, op, 28, 4);
 
 #undef PGSTALL_FIELD
 
-// The window's mix has PGSTALL_MIX_SLOTS slots, the fingerprint ring
-// PGSTALL_FP_RING entries (a power of two: the BPF side masks its index).
+// The window's mix has PGSTALL_MIX_SLOTS slots, its sequence PGSTALL_SEQ_LEN
+// calls and the fingerprint ring PGSTALL_FP_RING entries (both powers of two:
+// the BPF side masks their indices). The hot-loop detector looks for cycles of
+// up to PGSTALL_MIX_SLOTS calls, seen at least twice in the sequence.
 static_assert(sizeof(pgstall_window::mix) == PGSTALL_MIX_SLOTS * sizeof(pgstall_mix_slot));
+static_assert(sizeof(pgstall_window::seq) == PGSTALL_SEQ_LEN * sizeof(pgstall_seq_call));
 static_assert(sizeof(pgstall_thread_state::fp) == PGSTALL_FP_RING * sizeof(__u64));
 static_assert((PGSTALL_FP_RING & (PGSTALL_FP_RING - 1)) == 0);
+static_assert((PGSTALL_SEQ_LEN & (PGSTALL_SEQ_LEN - 1)) == 0);
+static_assert(PGSTALL_SEQ_LEN >= 2 * PGSTALL_MIX_SLOTS && PGSTALL_FP_RING >= PGSTALL_MIX_SLOTS);
 
 // The kernel's error numbers as the BPF side spells them.
 static_assert(PGSTALL_ENOMEM == ENOMEM && PGSTALL_EEXIST == EEXIST && PGSTALL_ENOSYS == ENOSYS);

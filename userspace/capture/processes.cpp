@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "model/procfs.h"
@@ -14,8 +15,6 @@
 
 namespace pgstall::capture {
 namespace {
-
-bool is_postgres_comm(const std::string& comm) { return comm == "postgres" || comm == "postmaster"; }
 
 void set_title(ProcInfo& p, const std::string& cmdline) {
   p.raw_cmdline = cmdline;
@@ -57,6 +56,16 @@ pgstall_thread_state seed_from_proc(ProcInfo& p, const Tracer& tracer) {
   return seed;
 }
 
+std::map<int, model::ProcStat> postgres_in_proc(int self) {
+  std::map<int, model::ProcStat> pg;
+  for (int pid : model::list_pids()) {
+    if (pid == self) continue;
+    auto st = model::read_proc_stat(pid);
+    if (st && model::is_postgres_comm(st->comm)) pg.emplace(pid, *st);
+  }
+  return pg;
+}
+
 }  // namespace
 
 Processes::Processes(Tracer& tracer, Targets targets, bool wait_events, std::function<void(int)> on_removed)
@@ -71,44 +80,72 @@ const ProcInfo* Processes::find(int pid) const {
   return it == procs_.end() ? nullptr : &it->second;
 }
 
-bool Processes::wanted_postmaster(int pid) const {
-  if (target_dirs_.empty()) return true;
-  auto cwd = model::proc_cwd(pid);
-  return cwd && target_dirs_.count(*cwd);
+std::optional<std::string> Processes::target_of(int pid) const {
+  if (dirs_.empty()) return std::string();
+  for (const auto& d : dirs_)
+    if (model::runs_from(pid, d)) return d.path;
+  return std::nullopt;
 }
 
+void Processes::add_target(model::DataDir d) {
+  for (const auto& t : dirs_)
+    if (t.path == d.path || (t.dev == d.dev && t.ino == d.ino)) return;
+  dirs_.push_back(std::move(d));
+}
+
+// A --pid must name a running postgres process now; its cluster is then
+// followed by data directory, across restarts. A --data-dir must be a data
+// directory; whether its server runs yet does not matter.
 Result<void> Processes::resolve_targets() {
   for (int pid : targets_.pids) {
     auto st = model::read_proc_stat(pid);
     if (!st) return fail(fmt::format("no process with pid {}", pid));
-    if (!is_postgres_comm(st->comm))
+    if (!model::is_postgres_comm(st->comm))
       return fail(fmt::format("pid {} is not a PostgreSQL process (it is '{}')", pid, st->comm));
     // A backend's pid stands for its cluster: follow it up to the postmaster.
     int pm = pid;
-    if (auto parent = model::read_proc_stat(st->ppid); parent && is_postgres_comm(parent->comm)) pm = st->ppid;
-    auto cwd = model::proc_cwd(pm);
+    if (auto parent = model::read_proc_stat(st->ppid); parent && model::is_postgres_comm(parent->comm)) pm = st->ppid;
+    auto cwd = model::cwd_of(pm);
     if (!cwd) return fail(fmt::format("cannot read the data directory of pid {} (/proc/{}/cwd)", pm, pm));
-    target_dirs_.insert(*cwd);
+    add_target(std::move(*cwd));
   }
   for (const auto& dir : targets_.data_dirs) {
-    std::ifstream f(dir + "/postmaster.pid");
-    int pid = 0;
-    if (!(f >> pid) || pid <= 0)
-      return fail(fmt::format("no running PostgreSQL for data directory {} (cannot read {}/postmaster.pid)", dir, dir));
-    auto cwd = model::proc_cwd(pid);
-    if (!cwd) return fail(fmt::format("{}/postmaster.pid names pid {}, which is not running (stale file?)", dir, pid));
-    target_dirs_.insert(*cwd);
+    auto d = model::open_data_dir(dir);
+    if (!d) return d.error();
+    add_target(std::move(*d));
   }
   return {};
 }
 
 Result<void> Processes::start() {
   if (auto r = resolve_targets(); !r) return r;
+  std::set<std::string> targets;
+  for (const auto& d : dirs_) targets.insert(d.path);
+  waits_ = TargetWaits(targets);
   rescan();
-  if (postmasters_.empty())
-    return fail(target_dirs_.empty() ? "no PostgreSQL is running on this machine (no postmaster found in /proc)"
-                                     : "the chosen PostgreSQL cluster has no running postmaster");
   return {};
+}
+
+bool Processes::postmaster_may_be_up() const {
+  for (const auto& target : waits_.waiting()) {
+    if (target.empty()) return true;
+    for (const auto& d : dirs_)
+      if (d.path == target && model::running_postmaster(d)) return true;
+  }
+  return false;
+}
+
+void Processes::update_waits() {
+  for (const auto& b : waits_.update(postmasters_)) waiting_.push_back({b.target, why_waiting(b)});
+}
+
+std::string Processes::why_waiting(const TargetWaits::Began& b) const {
+  if (!b.exited.empty())
+    return fmt::format("postmaster{} {} exited", b.exited.size() > 1 ? "s" : "", fmt::join(b.exited, ", "));
+  for (const auto& d : dirs_)
+    if (d.path == b.target)
+      if (auto pm = model::running_postmaster(d); !pm) return pm.error().message;
+  return "no postmaster found in /proc";
 }
 
 bool Processes::seed_and_track(ProcInfo& p) {
@@ -119,7 +156,7 @@ bool Processes::seed_and_track(ProcInfo& p) {
   return true;
 }
 
-void Processes::add(int pid, int ppid, int postmaster, bool from_fork) {
+void Processes::add(int pid, int ppid, int postmaster, bool from_fork, const std::string& target) {
   if (pid == self_ || procs_.count(pid)) return;
   ProcInfo p;
   p.pid = pid;
@@ -139,7 +176,7 @@ void Processes::add(int pid, int ppid, int postmaster, bool from_fork) {
   if (from_fork ? !tracer_.adopt(pid) : !seed_and_track(p)) return;
   p.windows_delivered_epoch = tracer_.epoch();
   if (pid == postmaster) {
-    postmasters_.insert(pid);
+    postmasters_[pid] = target;
     if (wait_events_ && p.pg_major && p.pg_major < 14)
       notices_.push_back(fmt::format("postmaster {}: PostgreSQL {} exports no my_wait_event_info; wait events "
                                      "are not shown for this cluster",
@@ -175,21 +212,37 @@ void Processes::remove(int pid, const char* why) {
   procs_.erase(it);
 }
 
-void Processes::rescan() {
-  std::map<int, model::ProcStat> pg;
-  for (int pid : model::list_pids()) {
-    if (pid == self_) continue;
-    auto st = model::read_proc_stat(pid);
-    if (st && is_postgres_comm(st->comm)) pg.emplace(pid, *st);
-  }
+void Processes::exited(int pid) {
+  const bool pm = postmasters_.count(pid) > 0;
+  remove(pid, "exited");
+  if (pm) update_waits();
+}
+
+bool Processes::add_found(const std::map<int, model::ProcStat>& pg) {
+  bool new_postmaster = false;
   // Postmasters: postgres processes whose parent is not one.
   for (auto& [pid, st] : pg) {
-    if (pg.count(st.ppid)) continue;
-    if (!procs_.count(pid) && wanted_postmaster(pid)) add(pid, st.ppid, pid, false);
+    if (pg.count(st.ppid) || procs_.count(pid)) continue;
+    if (auto target = target_of(pid)) {
+      add(pid, st.ppid, pid, false, *target);
+      new_postmaster |= postmasters_.count(pid) > 0;
+    }
   }
   for (auto& [pid, st] : pg) {
     if (procs_.count(pid) || !postmasters_.count(st.ppid)) continue;
     add(pid, st.ppid, st.ppid, false);
+  }
+  return new_postmaster;
+}
+
+void Processes::rescan() {
+  auto pg = postgres_in_proc(self_);
+  // A postmaster just tracked (a server starting: its startup process
+  // among them): children it forked between the scan and the tracking are
+  // in a second look; those after, the kernel follows from their fork.
+  if (add_found(pg)) {
+    pg = postgres_in_proc(self_);
+    add_found(pg);
   }
   // Gone, or reused by something else.
   std::vector<int> gone;
@@ -197,6 +250,7 @@ void Processes::rescan() {
     if (!pg.count(pid)) gone.push_back(pid);
   for (int pid : gone) remove(pid, "exited");
   refresh_titles();
+  update_waits();
 }
 
 void Processes::refresh_titles() {

@@ -3,7 +3,8 @@
 // chosen clusters, or of all, and their children), followed through the
 // ring's forks and exits, each tracked in the kernel — seeded from /proc with
 // what it is doing now, since a stall under way is the usual case when
-// pgstall starts. Titles are re-read every tick.
+// pgstall starts. Titles are re-read every tick. A target with no running
+// postmaster (not yet, or not any more) is waited for, and said so once.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -14,8 +15,11 @@
 #include <vector>
 
 #include "capture/tracer.h"
+#include "capture/waits.h"
+#include "model/datadir.h"
 #include "model/events.h"
 #include "model/process.h"
+#include "model/procfs.h"
 #include "model/snapshot.h"
 #include "util/result.h"
 
@@ -48,18 +52,25 @@ class Processes {
   // them gets a notice). on_removed: called for each process dropped.
   Processes(Tracer& tracer, Targets targets, bool wait_events, std::function<void(int pid)> on_removed);
 
-  // Resolves the targets and tracks every process found. Fails when the
-  // targets name nothing: unknown pid, no postgres running, no postmaster.pid.
+  // Resolves the targets and tracks every process found. Fails only on a
+  // usage error: a --pid that is not a running postgres process, a
+  // --data-dir that does not exist or is not a data directory. A target with
+  // no postmaster running is waited for (take_waiting()).
   Result<void> start();
   // Rescans /proc for new postmasters and children the ring did not show
   // (a restart, or events lost), drops the gone, refreshes titles.
   void rescan();
+  // Some target has no postmaster running: pgstall waits for one.
+  bool waiting() const { return waits_.any(); }
+  // While waiting, a cheap look whether a postmaster may run now (each
+  // target's postmaster.pid; with no target, always: only a /proc scan tells).
+  bool postmaster_may_be_up() const;
   // Re-reads every process title ("... UPDATE waiting" changes by the statement).
   void refresh_titles();
 
   // From the ring.
   void forked(int parent_tgid, int child_pid);
-  void exited(int pid) { remove(pid, "exited"); }
+  void exited(int pid);
   void exec_seen(int pid);
   void long_sleep_ended(int pid, uint64_t end_ns, uint32_t waker_pid);
 
@@ -70,24 +81,36 @@ class Processes {
   // The last state of each process gone since the last call, once.
   std::vector<model::Snapshot> take_exited() { return std::exchange(exited_, {}); }
   std::vector<std::string> take_notices() { return std::exchange(notices_, {}); }
+  // Waits that began since the last call: one per target, until a postmaster has run again.
+  std::vector<model::WaitingEvent> take_waiting() { return std::exchange(waiting_, {}); }
 
  private:
   Result<void> resolve_targets();
-  void add(int pid, int ppid, int postmaster, bool from_fork);
+  void add_target(model::DataDir d);
+  // The target a postmaster belongs to ("" with no targets), or none.
+  std::optional<std::string> target_of(int pid) const;
+  // Tracks the postmasters of the targets and the children of those tracked;
+  // whether a postmaster was new.
+  bool add_found(const std::map<int, model::ProcStat>& pg);
+  // target: for a postmaster, the target it belongs to.
+  void add(int pid, int ppid, int postmaster, bool from_fork, const std::string& target = {});
   bool seed_and_track(ProcInfo& p);
   void remove(int pid, const char* why);
-  bool wanted_postmaster(int pid) const;
+  void update_waits();
+  std::string why_waiting(const TargetWaits::Began& b) const;
 
   Tracer& tracer_;
   Targets targets_;
   bool wait_events_;
   std::function<void(int)> on_removed_;
-  std::set<std::string> target_dirs_;  // resolved data dirs of the targets
+  std::vector<model::DataDir> dirs_;  // resolved data dirs of the targets
+  TargetWaits waits_{{}};
   std::map<int, ProcInfo> procs_;
-  std::set<int> postmasters_;
+  std::map<int, std::string> postmasters_;  // pid -> its target
   std::vector<model::ProcessEvent> events_;
   std::vector<model::Snapshot> exited_;
   std::vector<std::string> notices_;
+  std::vector<model::WaitingEvent> waiting_;
   int self_ = 0;
 };
 

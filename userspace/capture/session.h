@@ -39,8 +39,9 @@ class Session {
  public:
   Session(Tracer& tracer, SessionOptions opts);
 
-  // Resolves the targets and tracks every process found. Fails when the
-  // targets name nothing: unknown pid, no postgres running, no postmaster.pid.
+  // Resolves the targets and tracks every process found. Fails only on a
+  // usage error (capture/processes); a target with no postmaster running is
+  // waited for.
   Result<void> start();
 
   // Drains the ring (forks, exits, execs, slow-event history, deadlocks,
@@ -49,6 +50,10 @@ class Session {
   // Rescans /proc for new postmasters and children the ring did not show
   // (a restart, or events lost), and refreshes process titles.
   void rescan() { procs_.rescan(); }
+  // Some target has no postmaster running; while so, postmaster_may_be_up()
+  // is a cheap look whether a rescan would find one.
+  bool waiting() const { return procs_.waiting(); }
+  bool postmaster_may_be_up() const { return procs_.postmaster_may_be_up(); }
   // Re-reads every process title ("... UPDATE waiting" changes by the statement).
   void refresh_titles() { procs_.refresh_titles(); }
   // Starts a new syscall-mix window when the current one is a second old.
@@ -68,6 +73,7 @@ class Session {
 
   const std::map<int, ProcInfo>& procs() const { return procs_.all(); }
   std::vector<model::ProcessEvent> take_process_events() { return procs_.take_events(); }
+  std::vector<model::WaitingEvent> take_waiting() { return procs_.take_waiting(); }
   std::vector<model::DeadlockEvent> take_deadlocks() { return std::exchange(deadlocks_, {}); }
   std::vector<model::CheckpointEvent> take_checkpoints() { return checkpoints_.take_events(); }
   // The checkpoint in progress in pid's cluster, if its start was seen.

@@ -70,6 +70,12 @@ std::optional<model::Window> Windows::completed(ProcInfo& p, const pgstall_threa
   w.block_issued = src->block_issued;
   for (const auto& m : src->mix)
     if (m.nr_plus1) w.mix.push_back({static_cast<int>(m.nr_plus1) - 1, m.count, m.last_ret, m.same_ret});
+  // Call i of the window is at seq[i % PGSTALL_SEQ_LEN]: the last ones, oldest first.
+  const uint32_t n = std::min<uint32_t>(src->total, PGSTALL_SEQ_LEN);
+  for (uint32_t i = src->total - n; i != src->total; ++i) {
+    const pgstall_seq_call& c = src->seq[i % PGSTALL_SEQ_LEN];
+    w.sequence.push_back({c.nr, c.ret, c.arg0, c.arg2});
+  }
   return w;
 }
 
@@ -101,6 +107,8 @@ model::Snapshot SnapshotBuilder::one(uint64_t now, ProcInfo& p, const pgstall_th
   s.offcpu_since_ns = st.offcpu_since_ns;
   s.offcpu_state = model::task_state_char(st.offcpu_state);
   s.cpu_ns = st.oncpu_total_ns + (st.oncpu_since_ns && now > st.oncpu_since_ns ? now - st.oncpu_since_ns : 0);
+  const bool preempted = !s.on_cpu && st.offcpu_since_ns && st.offcpu_state == 0;
+  s.runq_ns = st.runq_total_ns + (preempted && now > st.offcpu_since_ns ? now - st.offcpu_since_ns : 0);
   s.nr_syscalls = st.nr_syscalls;
   s.nr_sleeps = st.nr_sleeps;
   s.last_waker_pid = st.last_waker_pid;

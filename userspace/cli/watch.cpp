@@ -35,8 +35,12 @@ Result<double> parse_duration(const std::string& text, const char* what) {
 }  // namespace
 
 void WatchOptions::add_to(CLI::App& app) {
-  app.add_option("-p,--pid", pids, "Watch only the cluster of this postmaster (or of this backend); repeatable");
-  app.add_option("-D,--data-dir", data_dirs, "Watch only the cluster running from this data directory; repeatable");
+  app.add_option("-p,--pid", pids,
+                 "Watch only the cluster of this running postmaster (or of this backend); when it exits, wait for "
+                 "the next postmaster on its data directory; repeatable");
+  app.add_option("-D,--data-dir", data_dirs,
+                 "Watch only the cluster of this data directory; if no postmaster runs from it yet (or any more), "
+                 "wait for one; repeatable");
   app.add_option("-d,--duration", duration, "Stop by itself after this long (30s, 5m); default: until Ctrl-C");
   app.add_flag("--json", json, "One JSON object per line: stall, stall_end, process, drops, start, summary");
   app.add_flag("--plain", plain, "One text line per event, even on a terminal");

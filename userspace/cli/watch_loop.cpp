@@ -17,6 +17,8 @@ namespace pgstall::cli {
 namespace {
 
 constexpr uint64_t kSecond = 1'000'000'000ull;
+// How often to look for a postmaster while waiting for one.
+constexpr uint64_t kWaitPollNs = 200'000'000ull;
 
 }  // namespace
 
@@ -30,7 +32,6 @@ WatchLoop::WatchLoop(const WatchOptions& o, LoopParts parts, detect::Settings se
       engine_(std::move(settings)),
       inspector_(parts.session, parts.recorder.stacks()) {
   if (!o.dsn.empty()) sql_ = std::make_unique<enrich::SqlEnricher>(o.dsn);
-  for (const auto& u : tracer_.usdt_probes()) usdt_lock_attached_ |= u.attached && u.name == "lock__wait__start";
 }
 
 std::string WatchLoop::run(double interval_s, double duration_s, const volatile std::sig_atomic_t& stop) {
@@ -64,7 +65,7 @@ void WatchLoop::tick(uint64_t now) {
 void WatchLoop::drain_capture(uint64_t now) {
   session_.poll_ring();
   session_.maybe_next_window(now);
-  if (now - last_rescan_ns_ >= kSecond) {
+  if (now - last_rescan_ns_ >= kSecond || postmaster_may_be_up(now)) {
     session_.rescan();
     last_rescan_ns_ = now;
   } else {
@@ -72,11 +73,20 @@ void WatchLoop::drain_capture(uint64_t now) {
   }
 }
 
+// While waiting for a postmaster, a look every 200 ms: cheap with a target
+// (its postmaster.pid), a /proc scan without one.
+bool WatchLoop::postmaster_may_be_up(uint64_t now) {
+  if (!session_.waiting() || now - last_wait_poll_ns_ < kWaitPollNs) return false;
+  last_wait_poll_ns_ = now;
+  return session_.postmaster_may_be_up();
+}
+
 void WatchLoop::emit_process_events() {
   for (const auto& pe : session_.take_process_events()) {
     if (pe.what == "backend_start") rec_.note_process(pe.pid, pe.backend_type);
     sink_.emit(output::process_event(pe));
   }
+  for (const auto& w : session_.take_waiting()) sink_.emit(output::waiting_event(w));
 }
 
 void WatchLoop::emit_notices() {
@@ -112,6 +122,7 @@ void WatchLoop::judge(uint64_t now) {
   session_.steer_syscall_tracing(now, snaps);
   session_.steer_lwlock_probes(now, snaps);
   annotator_.observe(now, snaps);
+  recovery_.observe(now, snaps);
   auto events = engine_.update(now, snaps);
   annotator_.observe_stalls(engine_.active());
   for (auto& e : events) {
@@ -129,6 +140,7 @@ void WatchLoop::on_stall_start(detect::Event& e, uint64_t now, const std::vector
   warn_if_usdt_silent(e.stall);
   if (sql_ && detect::wants(e.stall.kind, detect::kEnrichLockHolders)) sql_->request();
   annotator_.annotate(e.stall, now, snaps);
+  recovery_.annotate(e.stall, now);
   const size_t annotated = e.stall.summary.size();
   inspector_.inspect(e.stall);
   inspected_[{e.stall.pid, e.stall.kind}] = e.stall.summary.substr(annotated);
@@ -137,7 +149,11 @@ void WatchLoop::on_stall_start(detect::Event& e, uint64_t now, const std::vector
 
 // A probe that should have fired and did not: say so, once.
 void WatchLoop::warn_if_usdt_silent(const detect::Stall& st) {
-  if (st.kind != detect::kLockSleep || st.lower_bound || !usdt_lock_attached_ || warned_usdt_silent_) return;
+  if (st.kind != detect::kLockSleep || st.lower_bound || warned_usdt_silent_) return;
+  // Attached per postmaster, so possibly after the start (a server waited for).
+  bool attached = false;
+  for (const auto& u : tracer_.usdt_probes()) attached |= u.attached && u.name == "lock__wait__start";
+  if (!attached) return;
   if (st.detail.value(nlohmann::json::json_pointer("/lock/source"), std::string()) == "usdt") return;
   warned_usdt_silent_ = true;
   sink_.emit(output::notice_event(
@@ -170,16 +186,19 @@ void WatchLoop::render(uint64_t now) {
     stalled.insert(st.pid);
     detect::Event e{detect::Event::Type::Start, st, (now - st.since_ns) / 1e9, 0};
     annotator_.annotate(e.stall, now, last_snaps_);
+    recovery_.annotate(e.stall, now);
     if (auto it = inspected_.find({st.pid, st.kind}); it != inspected_.end()) e.stall.summary += it->second;
     lines.push_back(output::event_line(e, title_of(st.pid), clock_));
   }
-  const auto rows = output::view_rows(
+  auto rows = output::view_rows(
       now, last_snaps_,
       [this](int pid) -> const model::Process* {
         auto it = session_.procs().find(pid);
         return it == session_.procs().end() ? nullptr : &it->second;
       },
       rates_, stalled);
+  for (auto& r : rows)
+    if (auto p = recovery_.describe(r.pid, now)) r.title += " — " + *p;
   output::ViewHeader h;
   h.clock = clock_.hms(now);
   h.elapsed_s = (now - start_ns_) / 1e9;

@@ -16,6 +16,7 @@
 #include "detect/engine.h"
 #include "enrich/annotate.h"
 #include "enrich/inspect.h"
+#include "enrich/recovery.h"
 #include "enrich/sql.h"
 #include "output/format.h"
 #include "output/rows.h"
@@ -47,6 +48,7 @@ class WatchLoop {
  private:
   void tick(uint64_t now);
   void drain_capture(uint64_t now);
+  bool postmaster_may_be_up(uint64_t now);
   void emit_process_events();
   void emit_notices();
   void emit_checkpoints_and_deadlocks();
@@ -67,18 +69,19 @@ class WatchLoop {
   const output::Clock& clock_;
   detect::Engine engine_;
   enrich::Annotator annotator_;
+  enrich::RecoveryProgress recovery_;
   output::Rates rates_;
   enrich::Inspector inspector_;
   std::unique_ptr<enrich::SqlEnricher> sql_;
   std::map<int, std::vector<int>> reported_blockers_;  // pid -> blocked_by last shown (SQL)
   std::string last_sql_error_;
-  bool usdt_lock_attached_ = false, warned_usdt_silent_ = false;
+  bool warned_usdt_silent_ = false;
   std::map<std::string, uint64_t> reported_loss_;  // counter -> total last shown
   // What the live inspection added to each stall's summary (kernel stack,
   // block layer), kept for the live view, which re-annotates the engine's words.
   std::map<std::pair<int, std::string>, std::string> inspected_;
   std::vector<model::Snapshot> last_snaps_;
-  uint64_t start_ns_ = 0, last_rescan_ns_ = 0, last_second_ns_ = 0, last_render_ns_ = 0;
+  uint64_t start_ns_ = 0, last_rescan_ns_ = 0, last_second_ns_ = 0, last_render_ns_ = 0, last_wait_poll_ns_ = 0;
   uint64_t stalls_flagged_ = 0;
 };
 

@@ -1,6 +1,6 @@
 #pragma once
-// What capture reports besides snapshots: the traced set changing,
-// checkpoints, deadlocks. Plain data.
+// What capture reports besides snapshots: the traced set changing, waits
+// for a server, checkpoints, deadlocks. Plain data.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,6 +16,13 @@ struct ProcessEvent {
   int pid = 0;
   std::string backend_type;
   std::string detail;
+};
+
+// pgstall waits for a postmaster (JSON type "waiting"): none ran from a
+// target when pgstall started, or the last one exited.
+struct WaitingEvent {
+  std::string data_dir;  // "": any server on this machine (no target given)
+  std::string reason;    // "no postmaster.pid", "postmaster 4160 exited"...
 };
 
 // A checkpoint began or ended (checkpoint probes), with its phases as far as seen.

@@ -23,6 +23,15 @@ struct MixEntry {
   uint32_t same_ret = 0;  // calls that returned what the previous call of that number returned
 };
 
+// One call of a window's sequence.
+struct SeqCall {
+  int nr = -1;
+  int32_t ret = 0;    // truncated to 32 bits
+  int32_t arg0 = 0;   // the first argument as an int: the fd of fd calls
+  uint32_t arg2 = 0;  // the third argument truncated: the byte count of read/write
+  bool operator==(const SeqCall&) const = default;
+};
+
 // One complete syscall window (about 1 s) of one thread, aggregated in the kernel.
 struct Window {
   uint64_t start_ns = 0, end_ns = 0;
@@ -32,6 +41,7 @@ struct Window {
   uint32_t client_io = 0;     // socket send/recv
   uint32_t block_issued = 0;  // block requests issued by the thread
   std::vector<MixEntry> mix;
+  std::vector<SeqCall> sequence;  // the window's last calls (up to 16), oldest first
 };
 
 // Postgres' own account of a wait in progress, from its USDT probes.
@@ -66,6 +76,9 @@ struct Snapshot {
   uint64_t offcpu_since_ns = 0;  // valid when !on_cpu
   char offcpu_state = 'S';       // 'S', 'D', 'R' (preempted) ...
   uint64_t cpu_ns = 0;           // cumulative CPU time, including the current run
+  // Cumulative time runnable but waiting for a CPU (preempted), including
+  // the current wait: cpu_ns + runq_ns is how busy it is whatever the load.
+  uint64_t runq_ns = 0;
   uint64_t nr_syscalls = 0;      // cumulative, while syscalls are counted
   // Syscalls have been counted without a gap since this time (0: they are not
   // counted now; the syscall tracepoints are detached).

@@ -28,10 +28,11 @@ Out start_event(const StartFacts& f) {
                       {"wait_events", f.wait_events}, {"queries", f.queries},      {"lwlock_probes", f.lwlock_probes},
                       {"thresholds", f.thresholds}};
   const std::string usdt_text =
-      !f.usdt_enabled ? "off"
-                      : fmt::format("{} probes attached{}{}", usdt_attached,
-                                    f.lwlock_probes == "auto" ? ", LWLock probes on demand" : "",
-                                    f.queries ? ", with query text" : "");
+      !f.usdt_enabled  ? "off"
+      : f.usdt.empty() ? "attached to each postmaster when found"
+                       : fmt::format("{} probes attached{}{}", usdt_attached,
+                                     f.lwlock_probes == "auto" ? ", LWLock probes on demand" : "",
+                                     f.queries ? ", with query text" : "");
   std::string line = fmt::format("pgstall: watching {} postgres processes (syscall tracing: {}; USDT: {})",
                                  f.processes, f.syscalls, usdt_text);
   for (const auto& w : f.warnings) line += "\npgstall: warning: " + w;
@@ -62,6 +63,18 @@ Out process_event(const model::ProcessEvent& e) {
 Out notice_event(const std::string& message, bool warning) {
   return {{{"type", "notice"}, {"message", message}}, (warning ? "pgstall: warning: " : "pgstall: ") + message,
           message};
+}
+
+Out waiting_event(const model::WaitingEvent& w) {
+  const std::string message = w.data_dir.empty()
+                                  ? "waiting for a PostgreSQL server to start on this machine…"
+                                  : fmt::format("waiting for PostgreSQL at {}…", w.data_dir);
+  const std::string note = fmt::format("{} ({})", message, w.reason);
+  nlohmann::json j = {{"type", "waiting"},
+                      {"data_dir", w.data_dir.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.data_dir)},
+                      {"reason", w.reason},
+                      {"message", message}};
+  return {std::move(j), "pgstall: " + note, note};
 }
 
 Out checkpoint_event(const model::CheckpointEvent& c, const Clock& clock) {

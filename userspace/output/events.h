@@ -43,6 +43,8 @@ std::vector<std::string> probe_warnings(const std::vector<model::Probe>& probes)
 
 Out process_event(const model::ProcessEvent& e);
 Out notice_event(const std::string& message, bool warning);
+// "waiting for PostgreSQL at DIR…": no postmaster runs from a target yet, or any more.
+Out waiting_event(const model::WaitingEvent& w);
 Out checkpoint_event(const model::CheckpointEvent& c, const Clock& clock);
 Out deadlock_event(const model::DeadlockEvent& d, const Clock& clock);
 // Who blocks a lock waiter, as the server itself said (--dsn).

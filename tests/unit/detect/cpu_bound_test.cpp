@@ -65,3 +65,22 @@ TEST(CpuBound, ClockStartsWhenCountingBegins) {
   EXPECT_LE(st[0].stall.since_ns, counted_from + kSec / 5);
   EXPECT_NEAR(st[0].duration_s, 10.0, 0.15);
 }
+
+// A saturated machine: the runaway query gets 45 % of a CPU and waits for
+// one the rest of the time. It is as busy, and flagged, saying why.
+TEST(CpuBound, BusyOnASaturatedMachineCountsTheWaitForACpu) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 12 * kSec, [&](uint64_t t) {
+    model::Snapshot busy = busy_at(t);
+    busy.cpu_ns = (t - kT0) * 45 / 100;
+    busy.runq_ns = (t - kT0) * 50 / 100;
+    busy.nr_syscalls = (t - kT0) / kSec * 3;
+    busy.syscalls_counted_since_ns = kT0;
+    return std::vector<model::Snapshot>{busy};
+  });
+  auto st = starts(ev, "cpu-bound");
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_NEAR(st[0].stall.detail["runnable_share"].get<double>(), 0.5, 0.02);
+  EXPECT_NE(st[0].stall.summary.find("waiting for a CPU 50% of the time (the CPUs are saturated)"), std::string::npos)
+      << st[0].stall.summary;
+}

@@ -112,7 +112,7 @@ TEST(Settings, RefuseWhatTheUnitDoesNotAllow) {
   EXPECT_EQ(s.set_text("hot_loop_rate", "12x").error().message, "--hot-loop-rate: '12x' is not a number");
   EXPECT_FALSE(s.set_text("hot_loop_rate", "nan"));
   EXPECT_FALSE(s.set("hot_loop_rate", -1));
-  EXPECT_FALSE(s.set("hot_loop_top_share", 1.5));
+  EXPECT_FALSE(s.set("hot_loop_cycle_share", 1.5));
   EXPECT_FALSE(s.set("no_such_threshold", 1));
   EXPECT_DOUBLE_EQ(s.to_json()["hot_loop_rate"].get<double>(), 5000.0);  // a refused value changes nothing
   // Off-CPU periods as long as the shortest sleeping stall are kept with their waker.

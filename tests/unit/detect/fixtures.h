@@ -2,6 +2,7 @@
 // Synthetic snapshot streams for the detector and enrichment tests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,31 @@ inline model::Window loop_window(uint64_t start, uint32_t total, uint32_t repeat
   w.repeats = repeats;
   w.mix = {{model::syscall_number("lseek"), total / 2, 8192, total / 2 - 1},
            {model::syscall_number("read"), total - total / 2, 0, total - total / 2 - 1}};
+  for (int i = 0; i < 8; ++i) {
+    w.sequence.push_back({model::syscall_number("lseek"), 8192, 5, 0});
+    w.sequence.push_back({model::syscall_number("read"), 0, 5, 8192});
+  }
+  return w;
+}
+
+// A window of `turns` turns of one cycle of calls: its mix (counts, last
+// returns), its total and its last 16 calls; `repeats` as the kernel counted.
+inline model::Window cycle_window(uint64_t start, const std::vector<model::SeqCall>& turn, uint32_t turns,
+                                  uint32_t repeats) {
+  model::Window w;
+  w.start_ns = start;
+  w.end_ns = start + kSec;
+  w.total = turns * static_cast<uint32_t>(turn.size());
+  w.repeats = repeats;
+  for (const auto& c : turn) {
+    auto m = std::find_if(w.mix.begin(), w.mix.end(), [&](const auto& e) { return e.nr == c.nr; });
+    if (m == w.mix.end()) m = w.mix.insert(w.mix.end(), {c.nr, 0, 0, 0});
+    m->count += turns;
+    m->last_ret = c.ret;
+  }
+  for (auto& m : w.mix) m.same_ret = m.count - 1;
+  for (uint32_t i = w.total - std::min<uint32_t>(w.total, 16); i < w.total; ++i)
+    w.sequence.push_back(turn[i % turn.size()]);
   return w;
 }
 

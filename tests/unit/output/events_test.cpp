@@ -32,6 +32,8 @@ TEST(Events, StartSaysWhatIsAttachedAndWarns) {
             "pgstall: watching 7 postgres processes (syscall tracing: auto; USDT: 1 probes attached, LWLock probes "
             "on demand)\npgstall: warning: probe tp_btf/block_rq_issue not attached (no such): no block requests in "
             "flight");
+  f.usdt.clear();  // no postmaster yet: pgstall waits for one
+  EXPECT_NE(output::start_event(f).line.find("USDT: attached to each postmaster when found)"), std::string::npos);
   f.usdt_enabled = false;
   EXPECT_NE(output::start_event(f).line.find("USDT: off)"), std::string::npos);
 }
@@ -45,6 +47,20 @@ TEST(Events, BackendsAreJsonOnlyPostmastersAreNews) {
   EXPECT_EQ(p.json["detail"], "exited");
   EXPECT_EQ(p.line, "pgstall: postmaster_exit pid 40 exited");
   EXPECT_EQ(p.view_note, p.line);
+}
+
+TEST(Events, WaitingForAServerSaysForWhichAndWhy) {
+  auto d = output::waiting_event({"/var/lib/postgresql/15/main", "no postmaster.pid"});
+  EXPECT_EQ(d.json["type"], "waiting");
+  EXPECT_EQ(d.json["data_dir"], "/var/lib/postgresql/15/main");
+  EXPECT_EQ(d.json["reason"], "no postmaster.pid");
+  EXPECT_EQ(d.json["message"], "waiting for PostgreSQL at /var/lib/postgresql/15/main…");
+  EXPECT_EQ(d.line, "pgstall: waiting for PostgreSQL at /var/lib/postgresql/15/main… (no postmaster.pid)");
+  EXPECT_EQ(d.view_note, "waiting for PostgreSQL at /var/lib/postgresql/15/main… (no postmaster.pid)");
+  auto any = output::waiting_event({"", "no postmaster found in /proc"});
+  EXPECT_TRUE(any.json["data_dir"].is_null());
+  EXPECT_EQ(any.line,
+            "pgstall: waiting for a PostgreSQL server to start on this machine… (no postmaster found in /proc)");
 }
 
 TEST(Events, CheckpointsDeadlocksAndBlockers) {

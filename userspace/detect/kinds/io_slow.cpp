@@ -1,9 +1,10 @@
 // io-slow: slow I/O over time. A process that spent most of a sliding
 // window waiting on I/O — in file syscalls, in D state, or waiting for
 // another process' I/O (LWLock:WALWrite, IPC:BufferIO, IO:* wait events) —
-// however short each wait: a throttled or failing disk where every fdatasync
-// takes 0.5 s and the server runs at 1 TPS, though no single wait reaches
-// io-wait's threshold. One episode, with hysteresis: it starts when the
+// each wait short of io-wait's threshold but slow (a median of 100 ms or
+// more): a throttled or failing disk where every fdatasync takes 0.5 s and
+// the server runs at 1 TPS. A busy server on a fast disk waits on I/O much of
+// the time too, in waits of milliseconds: that is progress. One episode, with hysteresis: it starts when the
 // share reaches the threshold over several waits and ends only when it has
 // fallen to half of it. A single long wait is io-wait's; during an episode
 // io-wait and lwlock-wait yield to it (one cause, one stall).
@@ -26,7 +27,9 @@ constexpr ThresholdSpec kWindow{"io-slow", "io_slow_window_s", Unit::Seconds, 5.
                                 "io-slow: the sliding window over which I/O wait is measured"};
 constexpr ThresholdSpec kShare{"io-slow-share", "io_slow_share", Unit::Share, 0.5,
                                "io-slow: share of the window spent waiting on I/O (ends below half of it)"};
-constexpr size_t kMinWaits = 3;           // several waits: one long wait is io-wait's
+constexpr ThresholdSpec kMinWait{"io-slow-wait", "io_slow_wait_s", Unit::Seconds, 0.1,
+                                  "io-slow: median wait, at least (a fast disk's many short waits are progress)"};
+constexpr size_t kMinDone = 2;            // waits completed in the window: one long wait is io-wait's
 constexpr double kMinCoveredShare = 0.4;  // of the window seen before judging
 
 bool is_peer_fd(const std::string& path) {
@@ -96,7 +99,8 @@ Measure measure(const std::deque<Sample>& w, uint64_t now, uint64_t current_wait
 
 class IoSlow final : public PerProcessJudge<Episode> {
  public:
-  explicit IoSlow(const Settings& s) : window_s_(s.get(kWindow)), share_(s.get(kShare)) {}
+  explicit IoSlow(const Settings& s)
+      : window_s_(s.get(kWindow)), share_(s.get(kShare)), min_wait_s_(s.get(kMinWait)) {}
 
   std::optional<Stall> judge(uint64_t now, const model::Snapshot& s) override {
     Episode& e = state(s.pid);
@@ -111,7 +115,9 @@ class IoSlow final : public PerProcessJudge<Episode> {
     }
     const Measure m = measure(e.samples, now, now_sample.io ? now_sample.wait_start : 0);
     if (!e.since) {
-      if (m.covered_s < window_s_ * kMinCoveredShare || m.share < share_ || m.waits < kMinWaits) return std::nullopt;
+      if (m.covered_s < window_s_ * kMinCoveredShare || m.share < share_ || m.done_s.size() < kMinDone ||
+          median(m.done_s) < min_wait_s_)
+        return std::nullopt;
       e.since = m.first_io_at;
     } else if (m.share < share_ / 2) {
       e.since.reset();
@@ -176,7 +182,13 @@ class IoSlow final : public PerProcessJudge<Episode> {
     return st;
   }
 
-  double window_s_, share_;
+  static double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  }
+
+  double window_s_, share_, min_wait_s_;
 };
 
 }  // namespace
@@ -185,7 +197,7 @@ const KindSpec& io_slow_kind() {
   static const KindSpec k{
       .name = kName,
       .signal = "most of a sliding window spent waiting on I/O, over several waits (a slow, throttled or failing disk)",
-      .thresholds = {kWindow, kShare},
+      .thresholds = {kWindow, kShare, kMinWait},
       .make = [](const Settings& s) { return std::make_unique<IoSlow>(s); },
       .enrich = kEnrichIo,
   };
