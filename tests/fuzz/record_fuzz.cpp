@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto* x : {&c, &c2}) {
     auto r = pgstall::record::load(*x);
     (void)pgstall::record::report_text(r, 5);
-    if (auto stacks = pgstall::record::select_stacks(r, "offcpu", 0)) (void)pgstall::flame::to_svg(*stacks, {});
+    if (auto stacks = pgstall::record::select_stacks(r, "offcpu")) (void)pgstall::flame::to_svg(*stacks, {});
   }
   // A payload that passed its checksum: the CBOR decoder and what reads it.
   nlohmann::json body;
@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto r = pgstall::record::load(pgstall::record::parse(f));
     (void)pgstall::record::report_text(r, 5);
     (void)pgstall::record::report_json(r, 5);
-    if (auto stacks = pgstall::record::select_stacks(r, "lock", 0)) {
+    if (auto stacks = pgstall::record::select_stacks(r, "lock")) {
       (void)pgstall::flame::to_svg(*stacks, {});
       (void)pgstall::flame::to_speedscope(*stacks, "f", "nanoseconds");
     }

@@ -42,6 +42,7 @@ struct ReportOptions {
   std::string file;
   bool json = false;
   int top = 10;
+  int pid = 0;  // 0: every process
   void add_to(CLI::App& app);
 };
 int run_report(const ReportOptions& o);

@@ -12,45 +12,46 @@
 namespace pgstall::cli {
 namespace {
 
-// Reads the file and says what is wrong with it. Returns the exit code to
-// use when reading failed (0: go on). A damaged file still reports what came
-// before the damage, and exits non-zero at the end.
-int load(const std::string& file, const char* cmd, record::Recording& r) {
-  auto c = record::read_file(file);
-  r = record::load(c);
-  if (r.meta.empty() || r.meta.is_null() || !r.meta.contains("pgstall")) {
+// Reads the file, record by record, and says what is wrong with it. Returns
+// the exit code to use when nothing can be reported (0: go on). A damaged
+// file still reports what could be read, and exits non-zero at the end.
+int load(const std::string& file, const char* cmd, int pid, record::Recording& r) {
+  r = record::load_file(file, pid);
+  if (!r.error.empty() || !r.meta.contains("pgstall")) {
     std::cerr << cmd << ": " << file << ": " << (r.error.empty() ? "not a pgstall recording" : r.error) << "\n";
     return 2;
   }
-  if (!r.error.empty()) std::cerr << cmd << ": warning: " << file << ": " << r.error << "\n";
-  if (r.truncated)
-    std::cerr << cmd << ": warning: " << file << " ends inside a record (recorder killed?): read up to the last "
-              << "whole record\n";
-  if (r.unknown_types)
-    std::cerr << cmd << ": warning: " << r.unknown_types << " records of a newer format skipped\n";
+  for (const auto& line : record::describe(r.read)) std::cerr << cmd << ": warning: " << file << ": " << line << "\n";
   return 0;
 }
 
 }  // namespace
 
 void ReportOptions::add_to(CLI::App& app) {
-  app.add_option("file", file, "A recording made by pgstall record")->required();
+  app.add_option("file", file, "A recording made by pgstall record (a regular file; read as a stream)")->required();
   app.add_flag("--json", json, "One JSON object: stalls, timelines, blockers, top waits and stacks");
   app.add_option("--top", top, "How many stacks to list")->default_val("10")->check(CLI::Range(1, 1000));
+  app.add_option("--pid", pid,
+                 "Only this process: its stalls and timeline, its stacks, and the blocking events that name it")
+      ->check(CLI::PositiveNumber);
 }
 
 int run_report(const ReportOptions& o) {
   record::Recording r;
-  if (int rc = load(o.file, "pgstall report", r)) return rc;
+  if (int rc = load(o.file, "pgstall report", o.pid, r)) return rc;
+  if (o.pid && r.processes.empty() && r.stalls.empty() && r.stacks.empty()) {
+    std::cerr << "pgstall report: pid " << o.pid << " does not appear in " << o.file << "\n";
+    return 1;
+  }
   if (o.json)
     std::cout << record::report_json(r, o.top).dump(2) << "\n";
   else
     std::cout << record::report_text(r, o.top);
-  return r.error.empty() ? 0 : 3;
+  return r.read.damaged ? 3 : 0;
 }
 
 void FlamegraphOptions::add_to(CLI::App& app) {
-  app.add_option("file", file, "A recording made by pgstall record")->required();
+  app.add_option("file", file, "A recording made by pgstall record (a regular file; read as a stream)")->required();
   app.add_option("--kind", kind,
                  "offcpu (every sleep, by time), oncpu (samples), io (D state and file I/O), lock (heavyweight "
                  "and LWLock sleeps)")
@@ -65,8 +66,8 @@ void FlamegraphOptions::add_to(CLI::App& app) {
 
 int run_flamegraph(const FlamegraphOptions& o) {
   record::Recording r;
-  if (int rc = load(o.file, "pgstall flamegraph", r)) return rc;
-  auto selected = record::select_stacks(r, o.kind, o.pid);
+  if (int rc = load(o.file, "pgstall flamegraph", o.pid, r)) return rc;
+  auto selected = record::select_stacks(r, o.kind);
   if (!selected) {
     std::cerr << "pgstall flamegraph: " << selected.error().message << "\n";
     return 2;
@@ -108,7 +109,7 @@ int run_flamegraph(const FlamegraphOptions& o) {
       return 1;
     }
   }
-  return r.error.empty() ? 0 : 3;
+  return r.read.damaged ? 3 : 0;
 }
 
 }  // namespace pgstall::cli

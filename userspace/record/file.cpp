@@ -1,14 +1,13 @@
 #include "record/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
@@ -110,79 +109,229 @@ std::string encode(Type type, const nlohmann::json& body) {
   return out;
 }
 
-Contents parse(std::string_view b) {
-  Contents c;
-  if (b.size() < kHeaderSize) {
-    if (std::memcmp(b.data(), kMagic, std::min(b.size(), sizeof kMagic)) != 0)
-      c.error = "not a pgstall recording (no header)";
-    else
-      c.truncated = true;  // a recorder killed before its header was out
-    return c;
-  }
-  if (std::memcmp(b.data(), kMagic, sizeof kMagic) != 0) {
-    c.error = "not a pgstall recording (bad magic)";
-    return c;
-  }
-  c.version = get_u32(b.data() + 8);
-  if (c.version != kVersion) {
-    c.error = fmt::format("recording format version {} is not readable by this pgstall (reads version {})",
-                          c.version, kVersion);
-    return c;
-  }
-  uint64_t off = kHeaderSize;
-  while (off < b.size()) {
-    if (b.size() - off < kRecordHeaderSize) {
-      c.truncated = true;
-      break;
-    }
-    const char* p = b.data() + off;
-    const uint32_t len = get_u32(p);
-    const uint16_t type = get_u16(p + 4);
-    const uint16_t reserved = get_u16(p + 6);
-    const uint32_t sum = get_u32(p + 8);
-    if (len > kMaxRecord) {
-      c.error = fmt::format("record at offset {}: impossible length {}", off, len);
-      c.error_offset = off;
-      break;
-    }
-    if (b.size() - off - kRecordHeaderSize < len) {
-      c.truncated = true;
-      break;
-    }
-    std::string covered(p + 4, 4);
-    covered.append(p + kRecordHeaderSize, len);
-    if (crc(covered.data(), covered.size()) != sum || reserved != 0) {
-      c.error = fmt::format("record at offset {}: checksum mismatch (damaged file)", off);
-      c.error_offset = off;
-      break;
-    }
-    Record r;
-    r.type = static_cast<Type>(type);
-    r.offset = off;
-    if (!decode_payload(std::string_view(p + kRecordHeaderSize, len), r.body)) {
-      c.error = fmt::format("record at offset {}: payload is not a CBOR object", off);
-      c.error_offset = off;
-      break;
-    }
-    off += kRecordHeaderSize + len;
-    if (type_name(r.type) == "unknown") {
-      ++c.unknown_types;
-      continue;
-    }
-    c.records.push_back(std::move(r));
-  }
-  return c;
+namespace {
+
+constexpr uint64_t kNone = UINT64_MAX;
+constexpr size_t kDamageKept = 8;
+
+bool known_type(uint16_t t) { return type_name(static_cast<Type>(t)) != "unknown"; }
+
+std::string not_regular(mode_t m) {
+  if (S_ISDIR(m)) return "is a directory";
+  if (S_ISFIFO(m)) return "is a FIFO (named pipe), not a regular file: a recording is read from a file";
+  if (S_ISCHR(m)) return "is a character device, not a regular file: a recording is read from a file";
+  if (S_ISBLK(m)) return "is a block device, not a regular file: a recording is read from a file";
+  if (S_ISSOCK(m)) return "is a socket, not a regular file: a recording is read from a file";
+  return "is not a regular file: a recording is read from a file";
 }
 
-Contents read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    Contents c;
-    c.error = fmt::format("cannot open {}: {}", path, strerror(errno));
-    return c;
+}  // namespace
+
+Reader Reader::open_file(const std::string& path) {
+  Reader r;
+  // O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+  r.fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  struct stat sb {};
+  if (!r.fd_ || fstat(r.fd_.get(), &sb) != 0) {
+    r.st_.error = fmt::format("cannot open: {}", strerror(errno));
+  } else if (!S_ISREG(sb.st_mode)) {
+    r.st_.error = not_regular(sb.st_mode);
+  } else {
+    r.st_.size = static_cast<uint64_t>(sb.st_size);
+    r.check_header();
   }
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  return parse(bytes);
+  if (!r.st_.error.empty()) r.fd_.reset();
+  return r;
+}
+
+Reader Reader::over(std::string_view bytes) {
+  Reader r;
+  r.mem_ = bytes;
+  r.st_.size = bytes.size();
+  r.check_header();
+  return r;
+}
+
+bool Reader::read_at(uint64_t off, size_t n, char* dst) const {
+  if (off > st_.size || st_.size - off < n) return false;
+  if (!fd_) {
+    std::memcpy(dst, mem_.data() + off, n);
+    return true;
+  }
+  size_t done = 0;
+  while (done < n) {
+    ssize_t got = ::pread(fd_.get(), dst + done, n - done, static_cast<off_t>(off + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;  // shrunk under us, or an I/O error: read as the end
+    done += static_cast<size_t>(got);
+  }
+  return true;
+}
+
+void Reader::check_header() {
+  char h[kHeaderSize];
+  const size_t have = static_cast<size_t>(std::min<uint64_t>(st_.size, kHeaderSize));
+  if (!read_at(0, have, h)) {
+    st_.error = fmt::format("cannot read the header: {}", strerror(errno));
+  } else if (have == 0) {
+    st_.error = fmt::format("is empty: no header (0 of {} bytes)", kHeaderSize);
+  } else if (std::memcmp(h, kMagic, std::min(have, sizeof kMagic)) != 0) {
+    st_.error = "not a pgstall recording (bad magic)";
+  } else if (have < kHeaderSize) {
+    st_.error = fmt::format(
+        "the header is incomplete ({} of {} bytes): the recorder stopped while writing it, or the copy is cut "
+        "short; it holds no record",
+        have, kHeaderSize);
+  } else if ((st_.version = get_u32(h + 8)) != kVersion) {
+    st_.error = fmt::format("recording format version {} is not readable by this pgstall (reads version {})",
+                            st_.version, kVersion);
+  }
+  off_ = st_.error.empty() ? kHeaderSize : st_.size;
+}
+
+// A record that could have been written as it is: sane header, every byte
+// present, checksum right. The false positive rate is about 2^-48 (reserved
+// zero and a CRC-32 match).
+bool Reader::whole_record_at(uint64_t off) const {
+  char h[kRecordHeaderSize];
+  if (!read_at(off, kRecordHeaderSize, h)) return false;
+  const uint32_t len = get_u32(h);
+  if (len > kMaxRecord || !known_type(get_u16(h + 4)) || get_u16(h + 6) != 0) return false;
+  if (st_.size - off - kRecordHeaderSize < len) return false;
+  uLong sum = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(h + 4), 4);
+  char chunk[64 << 10];
+  for (uint64_t at = off + kRecordHeaderSize, left = len; left > 0;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(left, sizeof chunk));
+    if (!read_at(at, n, chunk)) return false;
+    sum = crc32(sum, reinterpret_cast<const Bytef*>(chunk), static_cast<uInt>(n));
+    at += n, left -= n;
+  }
+  return static_cast<uint32_t>(sum) == get_u32(h + 8);
+}
+
+// The first whole record at or after `from`, scanning byte by byte through
+// a window; kNone when there is none before the end.
+uint64_t Reader::find_record(uint64_t from) const {
+  std::string win(1 << 20, '\0');
+  for (uint64_t base = from; base + kRecordHeaderSize <= st_.size;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(win.size(), st_.size - base));
+    if (!read_at(base, n, win.data())) return kNone;
+    for (size_t i = 0; i + kRecordHeaderSize <= n; ++i) {
+      const char* p = win.data() + i;
+      if (get_u16(p + 6) == 0 && known_type(get_u16(p + 4)) && get_u32(p) <= kMaxRecord &&
+          whole_record_at(base + i))
+        return base + i;
+    }
+    base += n - kRecordHeaderSize + 1;
+  }
+  return kNone;
+}
+
+// The record at off_ is damaged. Reading goes on where it says it ends if a
+// whole record is there (only its contents were hit), else at the next whole
+// record found by scanning (its length was hit too), else nowhere.
+void Reader::skip_damage(uint64_t end_if_aligned, std::string why) {
+  uint64_t next = end_if_aligned;
+  if (next == kNone || (next != st_.size && !whole_record_at(next))) next = find_record(off_ + 1);
+  if (next == kNone) next = st_.size;
+  if (st_.damage.size() < kDamageKept) st_.damage.push_back({off_, next - off_, std::move(why)});
+  ++st_.damaged;
+  st_.damaged_bytes += next - off_;
+  damaged_ = true;
+  off_ = next;
+}
+
+bool Reader::next(Record& r) {
+  while (off_ < st_.size) {
+    char h[kRecordHeaderSize];
+    if (st_.size - off_ < kRecordHeaderSize || !read_at(off_, kRecordHeaderSize, h)) {
+      st_.truncated = true;
+      st_.tail_offset = off_, st_.tail_have = st_.size - off_, st_.tail_need = kRecordHeaderSize;
+      off_ = st_.size;
+      break;
+    }
+    const uint32_t len = get_u32(h);
+    const uint16_t type = get_u16(h + 4);
+    if (len > kMaxRecord) {
+      skip_damage(kNone, fmt::format("impossible length {}", len));
+      continue;
+    }
+    if (st_.size - off_ - kRecordHeaderSize < len) {
+      // Runs past the end: a cut tail, unless whole records follow it (then
+      // its length is what was damaged).
+      if (find_record(off_ + 1) == kNone) {
+        st_.truncated = true;
+        st_.tail_offset = off_, st_.tail_have = st_.size - off_, st_.tail_need = kRecordHeaderSize + len;
+        off_ = st_.size;
+        break;
+      }
+      skip_damage(kNone, fmt::format("length {} runs past the end of the file, yet whole records follow", len));
+      continue;
+    }
+    const uint64_t end = off_ + kRecordHeaderSize + len;
+    buf_.resize(len);
+    if (!read_at(off_ + kRecordHeaderSize, len, buf_.data())) {
+      st_.truncated = true;
+      st_.tail_offset = off_, st_.tail_have = st_.size - off_, st_.tail_need = kRecordHeaderSize + len;
+      off_ = st_.size;
+      break;
+    }
+    uLong sum = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(h + 4), 4);
+    sum = crc32(sum, reinterpret_cast<const Bytef*>(buf_.data()), static_cast<uInt>(len));
+    if (static_cast<uint32_t>(sum) != get_u32(h + 8) || get_u16(h + 6) != 0) {
+      skip_damage(end, "checksum mismatch");
+      continue;
+    }
+    r.type = static_cast<Type>(type);
+    r.offset = off_;
+    r.body = nlohmann::json();
+    if (!decode_payload(buf_, r.body)) {
+      skip_damage(end, "payload is not a CBOR object");
+      continue;
+    }
+    off_ = end;
+    ++st_.records;
+    if (damaged_) ++st_.records_after_damage;
+    if (!known_type(type)) {
+      ++st_.unknown_types;
+      continue;
+    }
+    if (buf_.capacity() > (1u << 20)) std::string().swap(buf_);  // one huge record does not pin its size
+    return true;
+  }
+  return false;
+}
+
+std::vector<std::string> describe(const ReadStatus& s) {
+  std::vector<std::string> out;
+  for (const auto& d : s.damage) {
+    const bool to_end = d.offset + d.bytes == s.size;
+    out.push_back(fmt::format("corrupt record at offset {} ({}): {}", d.offset, d.why,
+                              to_end ? fmt::format("no whole record follows it; the rest of the file ({} bytes) "
+                                                   "was not read",
+                                                   d.bytes)
+                                     : fmt::format("skipped {} bytes to the next whole record, and read on", d.bytes)));
+  }
+  if (s.damaged > s.damage.size())
+    out.push_back(fmt::format("{} more corrupt stretches skipped", s.damaged - s.damage.size()));
+  if (s.damaged)
+    out.push_back(fmt::format("{} bytes skipped as corrupt in all; {} whole records after the first damage were read",
+                              s.damaged_bytes, s.records_after_damage));
+  if (s.truncated)
+    out.push_back(fmt::format(
+        "the file ends inside the record at offset {} ({} of {}{} bytes): the recorder stopped mid-record (killed, "
+        "or the disk filled) or the copy is cut short; everything before it was read",
+        s.tail_offset, s.tail_have, s.tail_need == kRecordHeaderSize ? "at least " : "", s.tail_need));
+  if (s.unknown_types) out.push_back(fmt::format("{} records of a newer format skipped", s.unknown_types));
+  return out;
+}
+
+Contents parse(std::string_view bytes) {
+  Contents c;
+  auto reader = Reader::over(bytes);
+  for (Record r; reader.next(r);) c.records.push_back(std::move(r));
+  static_cast<ReadStatus&>(c) = reader.status();
+  return c;
 }
 
 Writer::~Writer() {

@@ -8,7 +8,9 @@
 //            (a CBOR-encoded JSON object)
 //
 // Little-endian. Each record goes out with one write(2), so a recorder that
-// is killed leaves a file that reads up to its last complete record.
+// is killed leaves a file that reads up to its last complete record. The
+// checksum does not cover the length: a damaged length is found by the next
+// record not lining up.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/fd.h"
 #include "util/result.h"
 
 namespace pgstall::record {
@@ -43,24 +46,74 @@ struct Record {
   nlohmann::json body;
 };
 
-struct Contents {
-  uint32_t version = 0;
-  std::vector<Record> records;
-  // The file ends inside a record (a recorder killed mid-write, or a copy
-  // cut short): everything before it was read.
-  bool truncated = false;
-  // The file is not a recording, or a record is damaged (bad checksum,
-  // impossible length, undecodable payload): reading stopped there.
-  std::string error;
-  uint64_t error_offset = 0;
-  uint64_t unknown_types = 0;  // records of types this version does not know (skipped, counted)
+// A stretch of the file that was not read as records: a record whose length,
+// checksum or payload is wrong, up to the next whole record (or the end).
+struct Damage {
+  uint64_t offset = 0;  // of the damaged record's header
+  uint64_t bytes = 0;   // skipped from there
+  std::string why;      // "checksum mismatch", "impossible length 4294967295", ...
 };
 
-// Reads a whole recording held in memory. Never throws; whatever could be read
-// before a problem is kept.
+// How reading went, beside the records themselves.
+struct ReadStatus {
+  uint32_t version = 0;
+  uint64_t size = 0;  // bytes in the file when it was opened; nothing after is read
+  // Nothing could be read: not a regular file, not a recording, a header cut
+  // short, another format version. Set before any record is read.
+  std::string error;
+  // The file ends inside a record: the recorder stopped mid-write (killed,
+  // or the disk filled) or the copy is cut short. Everything before it was read.
+  bool truncated = false;
+  uint64_t tail_offset = 0, tail_have = 0, tail_need = 0;  // that record: where, bytes there, bytes it needs
+  // Damaged stretches are skipped and reading goes on at the next whole
+  // record: the first few are kept here, all of them counted.
+  std::vector<Damage> damage;
+  uint64_t damaged = 0, damaged_bytes = 0;
+  uint64_t records = 0;               // whole records read (unknown types included)
+  uint64_t records_after_damage = 0;  // of those, read after the first damage
+  uint64_t unknown_types = 0;         // records of types this version does not know (skipped, counted)
+};
+
+// One line per problem, for a warning or the report's header; empty when the
+// file read cleanly. error is not included.
+std::vector<std::string> describe(const ReadStatus& s);
+
+// Reads a recording one record at a time, in memory bounded by the longest
+// record (kMaxRecord), however long the file.
+class Reader {
+ public:
+  // A regular file only (a FIFO or a device could block or never end): its
+  // header is checked before anything else. A refusal is in status().error.
+  static Reader open_file(const std::string& path);
+  // Bytes held in memory (tests, the fuzzer); not copied: they must outlive
+  // the reader.
+  static Reader over(std::string_view bytes);
+
+  // The next whole record; false at the end of what can be read (then see
+  // status()). Never throws.
+  bool next(Record& r);
+  const ReadStatus& status() const { return st_; }
+
+ private:
+  void check_header();
+  bool read_at(uint64_t off, size_t n, char* dst) const;
+  bool whole_record_at(uint64_t off) const;
+  uint64_t find_record(uint64_t from) const;
+  void skip_damage(uint64_t end_if_aligned, std::string why);
+
+  UniqueFd fd_;
+  std::string_view mem_;
+  uint64_t off_ = 0;
+  std::string buf_;  // the record being read
+  bool damaged_ = false;
+  ReadStatus st_;
+};
+
+// Every record of a recording held in memory (tests, the fuzzer).
+struct Contents : ReadStatus {
+  std::vector<Record> records;
+};
 Contents parse(std::string_view bytes);
-// Reads a file; a file that cannot be opened sets error.
-Contents read_file(const std::string& path);
 
 // A record's payload decoded, nesting capped at 64 levels; false when it is
 // not a CBOR-encoded object. Never throws.

@@ -49,106 +49,153 @@ T get_or(const nlohmann::json& j, const char* key, T def) {
 
 }  // namespace
 
-Recording load(const Contents& c) {
-  Recording r;
-  r.truncated = c.truncated;
-  r.error = c.error;
-  r.unknown_types = c.unknown_types;
-  if (c.records.empty() || c.records[0].type != Type::Meta) {
-    if (r.error.empty()) r.error = c.records.empty() ? "the recording holds no record" : "the first record is not the header (meta)";
-    return r;
-  }
-  for (const auto& rec : c.records) {
-    const auto& b = rec.body;
-    uint64_t ts = get_or<uint64_t>(b, "ts", 0);
-    if (ts) {
-      if (!r.first_ts || ts < r.first_ts) r.first_ts = ts;
-      r.last_ts = std::max(r.last_ts, ts);
-    }
-    switch (rec.type) {
-      case Type::Meta: r.meta = b; break;
-      case Type::Process: r.processes[get_or<int>(b, "pid", 0)] = b; break;
-      case Type::Event: r.events.push_back(b); break;
-      case Type::Snapshot: ++r.snapshots; break;
-      case Type::Stacks:
-        if (auto it = b.find("entries"); it != b.end() && it->is_array())
-          for (const auto& e : *it)
-            if (e.is_object()) r.stacks.push_back(e);
-        break;
-      case Type::Counters: r.counters = b; break;
-      case Type::Symbols:
-        if (auto it = b.find("build_ids"); it != b.end() && it->is_object())
-          for (const auto& [path, id] : it->items()) r.build_ids[path] = id;
-        if (auto it = b.find("maps"); it != b.end() && it->is_array()) r.maps[get_or<int>(b, "pid", 0)] = *it;
-        break;
-      case Type::End:
-        r.ended = true;
-        r.end_reason = get_or<std::string>(b, "reason", "");
-        break;
-    }
-  }
-  return r;
+Loader::Loader(int pid) { r_.pid = pid; }
+
+// With a pid: events about that process, or naming it as a holder or a
+// deadlock partner.
+bool Loader::involves(const nlohmann::json& e) const {
+  if (!r_.pid || get_or<int>(e, "pid", 0) == r_.pid) return true;
+  for (const char* key : {"blocked_by", "others"})
+    if (auto it = e.find(key); it != e.end() && it->is_array())
+      for (const auto& x : *it)
+        if ((x.is_number_integer() && x.get<int64_t>() == r_.pid) || (x.is_object() && get_or<int>(x, "pid", 0) == r_.pid))
+          return true;
+  return false;
 }
 
-Result<std::vector<flame::Stack>> select_stacks(const Recording& r, const std::string& kind, int pid) {
+void Loader::event(const nlohmann::json& e) {
+  const std::string type = get_or<std::string>(e, "type", "");
+  const int pid = get_or<int>(e, "pid", 0);
+  if (type == "deadlock" || type == "blocked_by") {
+    if (involves(e)) (type == "deadlock" ? r_.deadlocks : r_.blocked_by).push_back(e);
+    return;
+  }
+  if (r_.pid && pid != r_.pid) return;
+  const std::string kind = get_or<std::string>(e, "kind", "");
+  if (type == "stall") {
+    StallSpan s;
+    s.pid = pid;
+    s.kind = kind;
+    s.backend_type = get_or<std::string>(e, "backend_type", "");
+    s.since = get_or<std::string>(e, "since", "");
+    s.summary = get_or<std::string>(e, "summary", "");
+    s.duration_s = get_or<double>(e, "duration_s", 0);
+    s.lower_bound = get_or<bool>(e, "lower_bound", false);
+    s.start_ts = get_or<uint64_t>(e, "ts", 0);
+    // Only what the report shows: a stall's whole detail can be large.
+    s.detail = nlohmann::json::object();
+    if (auto d = e.find("detail"); d != e.end() && d->is_object())
+      for (const char* key : {"blocked_by", "lock", "stack", "query", "user", "database"})
+        if (auto it = d->find(key); it != d->end()) s.detail[key] = *it;
+    open_[{pid, kind}] = r_.stalls.size();
+    r_.stalls.push_back(std::move(s));
+  } else if (type == "stall_end") {
+    auto it = open_.find({pid, kind});
+    if (it == open_.end()) return;  // began before the recording
+    auto& s = r_.stalls[it->second];
+    s.ended = true;
+    s.duration_s = get_or<double>(e, "duration_s", s.duration_s);
+    s.woken_by = e.value("woken_by", nlohmann::json());
+    open_.erase(it);
+  }
+}
+
+void Loader::stacks(const nlohmann::json& entries) {
+  if (!entries.is_array()) return;
+  for (const auto& e : entries) {
+    if (!e.is_object()) continue;
+    if (r_.pid && get_or<int>(e, "pid", 0) != r_.pid && get_or<int>(e, "tgid", 0) != r_.pid) continue;
+    StackSum s;
+    s.kind = get_or<std::string>(e, "kind", "");
+    s.cls = get_or<std::string>(e, "class", "");
+    s.backend_type = get_or<std::string>(e, "backend_type", "");
+    s.frames = frames_of(e);
+    std::string key = s.kind + '\n' + s.cls + '\n' + s.backend_type;
+    for (const auto& f : s.frames) key += '\n' + f;
+    auto [it, fresh] = r_.stacks.try_emplace(std::move(key));
+    if (fresh) it->second = std::move(s);
+    it->second.weight += get_or<uint64_t>(e, "weight", 0);
+  }
+}
+
+void Loader::add(const Record& rec) {
+  const auto& b = rec.body;
+  if (first_) {
+    first_ = false;
+    if (rec.type != Type::Meta) r_.error = "the first record is not the header (meta)";
+  }
+  if (!r_.error.empty()) return;
+  if (uint64_t ts = get_or<uint64_t>(b, "ts", 0)) {
+    if (!r_.first_ts || ts < r_.first_ts) r_.first_ts = ts;
+    r_.last_ts = std::max(r_.last_ts, ts);
+  }
+  switch (rec.type) {
+    case Type::Meta: r_.meta = b; break;
+    case Type::Process:
+      if (int pid = get_or<int>(b, "pid", 0); !r_.pid || pid == r_.pid) r_.processes[pid] = b;
+      break;
+    case Type::Event: event(b); break;
+    case Type::Snapshot: ++r_.snapshots; break;
+    case Type::Stacks:
+      if (auto it = b.find("entries"); it != b.end()) stacks(*it);
+      break;
+    case Type::Counters: r_.counters = b; break;
+    case Type::Symbols:
+      if (auto it = b.find("build_ids"); it != b.end() && it->is_object())
+        for (const auto& [path, id] : it->items()) r_.build_ids[path] = id;
+      if (auto it = b.find("maps"); it != b.end() && it->is_array()) with_maps_.insert(get_or<int>(b, "pid", 0));
+      break;
+    case Type::End:
+      r_.ended = true;
+      r_.end_reason = get_or<std::string>(b, "reason", "");
+      break;
+  }
+}
+
+Recording Loader::finish(const ReadStatus& read) && {
+  r_.read = read;
+  if (!read.error.empty()) r_.error = read.error;
+  else if (first_ && r_.error.empty()) r_.error = "the recording holds no record (only its header)";
+  r_.processes_with_maps = with_maps_.size();
+  // Still in flight when the recording ended: as long as it was seen.
+  for (const auto& [key, i] : open_) {
+    auto& s = r_.stalls[i];
+    if (s.start_ts && r_.last_ts > s.start_ts) s.duration_s += static_cast<double>(r_.last_ts - s.start_ts) / 1e9;
+  }
+  open_.clear();
+  return std::move(r_);
+}
+
+Recording load_file(const std::string& path, int pid) {
+  auto reader = Reader::open_file(path);
+  Loader l(pid);
+  for (Record rec; reader.next(rec);) l.add(rec);
+  return std::move(l).finish(reader.status());
+}
+
+Recording load(const Contents& c, int pid) {
+  Loader l(pid);
+  for (const auto& rec : c.records) l.add(rec);
+  return std::move(l).finish(c);
+}
+
+Result<std::vector<flame::Stack>> select_stacks(const Recording& r, const std::string& kind) {
   if (kind != "offcpu" && kind != "oncpu" && kind != "io" && kind != "lock")
     return fail(fmt::format("unknown kind '{}': offcpu, oncpu, io or lock", kind));
   std::vector<flame::Stack> out;
-  for (const auto& e : r.stacks) {
-    const std::string k = get_or<std::string>(e, "kind", "");
-    const std::string cls = get_or<std::string>(e, "class", "");
-    if (kind == "oncpu" ? k != "oncpu" : k != "offcpu") continue;
-    if (kind == "io" && cls != "IO") continue;
-    if (kind == "lock" && cls != "Lock" && cls != "LWLock") continue;
-    const int p = get_or<int>(e, "pid", 0);
-    if (pid && p != pid && get_or<int>(e, "tgid", 0) != pid) continue;
+  for (const auto& [key, e] : r.stacks) {
+    if (kind == "oncpu" ? e.kind != "oncpu" : e.kind != "offcpu") continue;
+    if (kind == "io" && e.cls != "IO") continue;
+    if (kind == "lock" && e.cls != "Lock" && e.cls != "LWLock") continue;
     flame::Stack s;
-    std::string root = get_or<std::string>(e, "backend_type", "postgres");
-    s.frames.push_back(pid ? fmt::format("{} {}", root, pid) : root);
-    for (auto& f : frames_of(e)) s.frames.push_back(std::move(f));
-    s.weight = get_or<uint64_t>(e, "weight", 0);
-    s.cls = cls;
+    const std::string root = e.backend_type.empty() ? "postgres" : e.backend_type;
+    s.frames.push_back(r.pid ? fmt::format("{} {}", root, r.pid) : root);
+    s.frames.insert(s.frames.end(), e.frames.begin(), e.frames.end());
+    s.weight = e.weight;
+    s.cls = e.cls;
     out.push_back(std::move(s));
   }
   return flame::merge(std::move(out));
-}
-
-std::vector<StallSpan> stall_spans(const Recording& r) {
-  std::vector<StallSpan> out;
-  std::map<std::pair<int, std::string>, size_t> open;  // (pid, kind) -> index
-  std::map<std::pair<int, std::string>, uint64_t> start_ts;
-  for (const auto& e : r.events) {
-    const std::string type = get_or<std::string>(e, "type", "");
-    const int pid = get_or<int>(e, "pid", 0);
-    const std::string kind = get_or<std::string>(e, "kind", "");
-    if (type == "stall") {
-      StallSpan s;
-      s.pid = pid;
-      s.kind = kind;
-      s.backend_type = get_or<std::string>(e, "backend_type", "");
-      s.since = get_or<std::string>(e, "since", "");
-      s.summary = get_or<std::string>(e, "summary", "");
-      s.duration_s = get_or<double>(e, "duration_s", 0);
-      s.detail = e.value("detail", nlohmann::json::object());
-      open[{pid, kind}] = out.size();
-      start_ts[{pid, kind}] = get_or<uint64_t>(e, "ts", 0);
-      out.push_back(std::move(s));
-    } else if (type == "stall_end") {
-      auto it = open.find({pid, kind});
-      if (it == open.end()) continue;  // began before the recording
-      auto& s = out[it->second];
-      s.ended = true;
-      s.duration_s = get_or<double>(e, "duration_s", s.duration_s);
-      s.woken_by = e.value("woken_by", nlohmann::json());
-      open.erase(it);
-    }
-  }
-  // Still in flight when the recording ended: as long as it was seen.
-  for (const auto& [key, i] : open) {
-    const uint64_t ts = start_ts[key];
-    if (ts && r.last_ts > ts) out[i].duration_s += static_cast<double>(r.last_ts - ts) / 1e9;
-  }
-  return out;
 }
 
 std::string short_stack(const std::vector<std::string>& frames, size_t max_frames) {
@@ -162,113 +209,183 @@ std::string short_stack(const std::vector<std::string>& frames, size_t max_frame
   return out;
 }
 
+namespace {
+
+nlohmann::json stall_json(const StallSpan& s) {
+  nlohmann::json x = {{"pid", s.pid},
+                      {"kind", s.kind},
+                      {"backend_type", s.backend_type},
+                      {"since", s.since},
+                      {"duration_s", round1(s.duration_s)},
+                      {"lower_bound", s.lower_bound},
+                      {"ended", s.ended},
+                      {"woken_by", s.woken_by},
+                      {"summary", s.summary}};
+  for (const char* key : {"user", "database", "query", "blocked_by", "lock", "stack"})
+    if (s.detail.contains(key)) x[key] = s.detail[key];
+  return x;
+}
+
+// "alice@shop", "alice", "@shop" or "" as the stall's title told.
+std::string user_at_db(const nlohmann::json& stall) {
+  const std::string u = stall.value("user", ""), d = stall.value("database", "");
+  return u.empty() && d.empty() ? "" : d.empty() ? u : u + "@" + d;
+}
+
+// A statement on one line, cut at max bytes on a UTF-8 boundary.
+std::string one_line(const std::string& q, size_t max, bool truncated) {
+  std::string out;
+  bool space = false;
+  for (char c : q) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  if (out.size() > max) {
+    size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    truncated = true;
+  }
+  return truncated ? out + "…" : out;
+}
+
+nlohmann::json blockers_json(const Recording& r) {
+  nlohmann::json blockers = nlohmann::json::array();
+  std::set<std::string> seen;
+  for (const auto& s : r.stalls) {
+    if (!s.detail.contains("blocked_by")) continue;
+    const auto& b = s.detail["blocked_by"];
+    if (!b.is_object()) continue;
+    nlohmann::json x = {{"pid", s.pid}, {"holders", b.value("holders", nlohmann::json::array())},
+                        {"chain", b.value("chain", nlohmann::json::array())}};
+    if (seen.insert(x.dump()).second) blockers.push_back(x);
+  }
+  for (const auto& e : r.blocked_by) blockers.push_back(e);
+  return blockers;
+}
+
+nlohmann::json top_stacks(const Recording& r, bool offcpu, int top) {
+  std::vector<const StackSum*> v;
+  for (const auto& [k, s] : r.stacks)
+    if ((s.kind == "offcpu") == offcpu) v.push_back(&s);
+  std::stable_sort(v.begin(), v.end(), [](const StackSum* a, const StackSum* b) { return a->weight > b->weight; });
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < v.size() && static_cast<int>(i) < top; ++i)
+    out.push_back({{offcpu ? "weight_ns" : "samples", v[i]->weight},
+                   {"class", v[i]->cls},
+                   {"backend_type", v[i]->backend_type},
+                   {"frames", v[i]->frames},
+                   {"short", short_stack(v[i]->frames, 8)}});
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json report_json(const Recording& r, int top) {
   nlohmann::json j;
   j["meta"] = r.meta;
+  j["pid"] = r.pid ? nlohmann::json(r.pid) : nlohmann::json(nullptr);
   j["duration_s"] = r.last_ts > r.first_ts ? round1(static_cast<double>(r.last_ts - r.first_ts) / 1e9) : 0.0;
   j["ended"] = r.ended;
   j["end_reason"] = r.end_reason;
-  j["truncated"] = r.truncated;
-  j["error"] = r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error);
+  j["truncated"] = r.read.truncated;
+  j["corrupt_records"] = r.read.damaged;
+  const auto problems = describe(r.read);
+  j["error"] = r.read.damaged ? nlohmann::json(problems.front()) : nlohmann::json(nullptr);
+  j["problems"] = problems;
   j["snapshots"] = r.snapshots;
   j["lost"] = r.counters.value("lost", nlohmann::json::object());
   j["processes"] = r.processes.size();
   j["build_ids"] = r.build_ids;
-  j["processes_with_maps"] = r.maps.size();
+  j["processes_with_maps"] = r.processes_with_maps;
 
-  auto spans = stall_spans(r);
   nlohmann::json stalls = nlohmann::json::array(), by_kind = nlohmann::json::object();
   std::map<int, nlohmann::json> timelines;
-  for (const auto& s : spans) {
-    nlohmann::json x = {{"pid", s.pid},         {"kind", s.kind},         {"backend_type", s.backend_type},
-                        {"since", s.since},     {"duration_s", round1(s.duration_s)}, {"ended", s.ended},
-                        {"woken_by", s.woken_by}, {"summary", s.summary}};
-    if (s.detail.contains("blocked_by")) x["blocked_by"] = s.detail["blocked_by"];
-    if (s.detail.contains("lock")) x["lock"] = s.detail["lock"];
-    if (s.detail.contains("stack")) x["stack"] = s.detail["stack"];
+  for (const auto& s : r.stalls) {
+    nlohmann::json x = stall_json(s);
     stalls.push_back(x);
     auto& k = by_kind[s.kind];
-    if (k.is_null()) k = {{"count", 0}, {"total_s", 0.0}, {"longest_s", 0.0}};
+    if (k.is_null()) k = {{"count", 0}, {"total_s", 0.0}, {"longest_s", 0.0}, {"lower_bound", false}};
     k["count"] = k["count"].get<int>() + 1;
     k["total_s"] = round1(k["total_s"].get<double>() + s.duration_s);
-    k["longest_s"] = std::max(k["longest_s"].get<double>(), round1(s.duration_s));
-    timelines[s.pid].push_back(x);
+    // The longest's bound carries: "longest ≥8.0s".
+    const double d = round1(s.duration_s), longest = k["longest_s"].get<double>();
+    if (d > longest) k["lower_bound"] = s.lower_bound;
+    else if (d == longest) k["lower_bound"] = k["lower_bound"].get<bool>() || s.lower_bound;
+    k["longest_s"] = std::max(d, longest);
+    timelines[s.pid].push_back(std::move(x));
   }
   j["stalls"] = stalls;
   j["stalls_by_kind"] = by_kind;
   nlohmann::json tl = nlohmann::json::object();
   for (auto& [pid, v] : timelines) tl[std::to_string(pid)] = v;
   j["timelines"] = tl;
-
-  nlohmann::json blockers = nlohmann::json::array(), deadlocks = nlohmann::json::array();
-  std::set<std::string> seen;
-  for (const auto& s : spans) {
-    if (!s.detail.contains("blocked_by")) continue;
-    const auto& b = s.detail["blocked_by"];
-    nlohmann::json x = {{"pid", s.pid}, {"holders", b.value("holders", nlohmann::json::array())},
-                        {"chain", b.value("chain", nlohmann::json::array())}};
-    if (seen.insert(x.dump()).second) blockers.push_back(x);
-  }
-  for (const auto& e : r.events) {
-    const std::string type = get_or<std::string>(e, "type", "");
-    if (type == "deadlock") deadlocks.push_back(e);
-    if (type == "blocked_by") blockers.push_back(e);
-  }
-  j["blockers"] = blockers;
-  j["deadlocks"] = deadlocks;
+  j["blockers"] = blockers_json(r);
+  j["deadlocks"] = r.deadlocks;
 
   std::map<std::string, uint64_t> by_class;
-  struct Top {
-    uint64_t w;
-    nlohmann::json e;
-  };
-  std::map<std::string, Top> off, on;  // merged by class + frames
   uint64_t oncpu_samples = 0;
-  for (const auto& e : r.stacks) {
-    const uint64_t w = get_or<uint64_t>(e, "weight", 0);
-    const bool offcpu = get_or<std::string>(e, "kind", "") == "offcpu";
-    const std::string cls = get_or<std::string>(e, "class", "");
-    if (offcpu) by_class[cls] += w;
-    else oncpu_samples += w;
-    const std::string key = cls + "|" + get_or<std::string>(e, "backend_type", "") + "|" + e.value("frames", nlohmann::json()).dump();
-    auto& t = (offcpu ? off : on)[key];
-    if (t.e.is_null()) t.e = e;
-    t.w += w;
+  for (const auto& [k, s] : r.stacks) {
+    if (s.kind == "offcpu") by_class[s.cls] += s.weight;
+    else oncpu_samples += s.weight;
   }
   nlohmann::json classes = nlohmann::json::object();
   for (const auto& [c, w] : by_class) classes[c] = {{"weight_ns", w}, {"seconds", round1(w / 1e9)}};
   j["offcpu_by_class"] = classes;
   j["oncpu_samples"] = oncpu_samples;
-  auto tops = [&](std::map<std::string, Top>& m, bool offcpu) {
-    std::vector<Top> v;
-    for (auto& [k, t] : m) v.push_back(t);
-    std::sort(v.begin(), v.end(), [](const Top& a, const Top& b) { return a.w > b.w; });
-    nlohmann::json out = nlohmann::json::array();
-    for (size_t i = 0; i < v.size() && static_cast<int>(i) < top; ++i) {
-      out.push_back({{offcpu ? "weight_ns" : "samples", v[i].w},
-                     {"class", v[i].e.value("class", "")},
-                     {"backend_type", v[i].e.value("backend_type", "")},
-                     {"frames", v[i].e.value("frames", nlohmann::json::array())},
-                     {"short", short_stack(frames_of(v[i].e), 8)}});
-    }
-    return out;
-  };
-  j["top_offcpu"] = tops(off, true);
-  j["top_oncpu"] = tops(on, false);
+  j["top_offcpu"] = top_stacks(r, true, top);
+  j["top_oncpu"] = top_stacks(r, false, top);
   return j;
 }
+
+namespace {
+
+// How the recording ended, as far as the file tells.
+std::string ending(const Recording& r) {
+  if (r.ended) return fmt::format("stopped: {}", r.end_reason);
+  if (r.read.truncated) return "no end record: the recorder stopped mid-record (killed, or the disk filled)";
+  if (!r.read.damage.empty() && r.read.damage.back().offset + r.read.damage.back().bytes == r.read.size)
+    return "no end record: the file is corrupt from its last readable record on";
+  return "no end record: the recorder was killed between records, or the file is still being written";
+}
+
+std::string timeline_text(const nlohmann::json& list) {
+  std::string who;
+  for (const auto& s : list)
+    if (who.empty()) who = user_at_db(s);
+  std::string out = fmt::format("  pid {} {}{}\n", list[0].value("pid", 0), list[0].value("backend_type", ""),
+                                who.empty() ? "" : " " + who);
+  for (const auto& s : list) {
+    std::string end = s["ended"].get<bool>()
+                          ? (s["woken_by"].is_null() ? "ended" : fmt::format("ended, woken by pid {}", s["woken_by"].dump()))
+                          : "still in flight at the end";
+    out += fmt::format("    {} {} {}{:.1f}s — {} [{}]\n", s.value("since", ""), s.value("kind", ""),
+                       s.value("lower_bound", false) ? "≥" : "", s["duration_s"].get<double>(), s.value("summary", ""),
+                       end);
+    if (auto q = s.find("query"); q != s.end() && q->is_object())
+      out += fmt::format("      query ({:.0f}s): {}\n", get_or<double>(*q, "running_s", 0),
+                         one_line(get_or<std::string>(*q, "text", ""), 160, get_or<bool>(*q, "truncated", false)));
+    if (s.contains("stack")) out += fmt::format("      stack: {}\n", short_stack(frames_of(s, "stack"), 10));
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string report_text(const Recording& r, int top) {
   const auto j = report_json(r, top);
   std::string out;
   const auto& m = r.meta;
-  out += fmt::format("Recorded on {} (kernel {}) by pgstall {}, from {} for {:.1f}s; ", m.value("host", "?"),
+  out += fmt::format("Recorded on {} (kernel {}) by pgstall {}, from {} for {:.1f}s; {}\n", m.value("host", "?"),
                      m.value("kernel", "?"), m.value("pgstall", "?"), m.value("started", "?"),
-                     j["duration_s"].get<double>());
-  out += r.ended ? fmt::format("stopped: {}\n", r.end_reason)
-                 : "no end record: the recorder was killed or the copy is cut short\n";
-  if (r.truncated) out += "The file ends inside a record: everything up to the last whole record is shown.\n";
-  if (!r.error.empty()) out += fmt::format("DAMAGED: {}; what came before it is shown.\n", r.error);
+                     j["duration_s"].get<double>(), ending(r));
+  for (const auto& p : j["problems"]) out += fmt::format("! {}\n", p.get<std::string>());
+  if (r.pid) out += fmt::format("Only pid {}: its stalls, its stacks, the blocking that names it.\n", r.pid);
   std::string lost;
   for (const auto& [k, v] : j["lost"].items()) lost += fmt::format(" {}={}", k, v.dump());
   out += fmt::format("{} processes, {} snapshots; lost:{}\n", j["processes"].get<size_t>(), r.snapshots,
@@ -277,36 +394,25 @@ std::string report_text(const Recording& r, int top) {
   out += fmt::format("\nSTALLS ({})\n", j["stalls"].size());
   if (j["stalls"].empty()) out += "  none flagged\n";
   for (const auto& [kind, k] : j["stalls_by_kind"].items())
-    out += fmt::format("  {:<12} {:>3} stalls, {:>8.1f}s in all, longest {:.1f}s\n", kind, k["count"].get<int>(),
-                       k["total_s"].get<double>(), k["longest_s"].get<double>());
+    out += fmt::format("  {:<12} {:>3} stalls, {:>8.1f}s in all, longest {}{:.1f}s\n", kind, k["count"].get<int>(),
+                       k["total_s"].get<double>(), k["lower_bound"].get<bool>() ? "≥" : "", k["longest_s"].get<double>());
 
   if (!j["timelines"].empty()) out += "\nBY BACKEND\n";
-  for (const auto& [pid, list] : j["timelines"].items()) {
-    out += fmt::format("  pid {} {}\n", pid, list[0].value("backend_type", ""));
-    for (const auto& s : list) {
-      std::string end = s["ended"].get<bool>()
-                            ? (s["woken_by"].is_null() ? "ended" : fmt::format("ended, woken by pid {}", s["woken_by"].dump()))
-                            : "still in flight at the end";
-      out += fmt::format("    {} {} {:.1f}s — {} [{}]\n", s.value("since", ""), s.value("kind", ""),
-                         s["duration_s"].get<double>(), s.value("summary", ""), end);
-      if (s.contains("stack"))
-        out += fmt::format("      stack: {}\n", short_stack(frames_of(s, "stack"), 10));
-    }
-  }
+  for (const auto& [pid, list] : j["timelines"].items()) out += timeline_text(list);
   if (!j["blockers"].empty() || !j["deadlocks"].empty()) out += "\nWHO BLOCKED WHOM\n";
   for (const auto& b : j["blockers"]) {
     std::string holders, chain;
     for (const auto& h : b.value("holders", nlohmann::json::array()))
-      holders += fmt::format("{}pid {}", holders.empty() ? "" : ", ", h.is_object() ? h.value("pid", 0) : 0);
+      holders += fmt::format("{}pid {}", holders.empty() ? "" : ", ", h.is_object() ? get_or<int>(h, "pid", 0) : 0);
     for (const auto& c : b.value("chain", nlohmann::json::array())) chain += (chain.empty() ? "" : " -> ") + c.dump();
     if (holders.empty())
       for (const auto& h : b.value("blocked_by", nlohmann::json::array())) holders += (holders.empty() ? "pid " : ", pid ") + h.dump();
-    out += fmt::format("  pid {} blocked by {}{}\n", b.value("pid", 0), holders.empty() ? "?" : holders,
+    out += fmt::format("  pid {} blocked by {}{}\n", get_or<int>(b, "pid", 0), holders.empty() ? "?" : holders,
                        chain.empty() ? "" : "; chain " + chain);
   }
   for (const auto& d : j["deadlocks"])
-    out += fmt::format("  DEADLOCK found by pid {} at {}; other lock waiters: {}\n", d.value("pid", 0),
-                       d.value("at", ""), d.value("others", nlohmann::json::array()).dump());
+    out += fmt::format("  DEADLOCK found by pid {} at {}; other lock waiters: {}\n", get_or<int>(d, "pid", 0),
+                       get_or<std::string>(d, "at", ""), d.value("others", nlohmann::json::array()).dump());
 
   out += "\nOFF-CPU TIME BY WAIT CLASS\n";
   if (j["offcpu_by_class"].empty()) out += "  no off-CPU stacks recorded\n";
