@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
                                 "Examples:\n"
                                 "  pgstall report stall.pgstall\n"
                                 "  pgstall report stall.pgstall --json | jq '.stalls[] | {pid, kind, duration_s}'\n"
-                                "  pgstall report stall.pgstall --top 30");
+                                "  pgstall report stall.pgstall --top 30\n"
+                                "  pgstall report stall.pgstall --pid 4242");
   report.add_to(*rp);
 
   pgstall::cli::FlamegraphOptions fg;
