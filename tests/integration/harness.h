@@ -206,6 +206,11 @@ class Watch {
     }
   }
 
+  // Sends it a signal (SIGHUP: its terminal went away), without waiting.
+  void signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+
   // SIGINT, then collects the rest; returns the exit status.
   int stop() {
     if (pid_ <= 0) return exit_status_;

@@ -32,10 +32,12 @@ std::string sample_file() {
   return f;
 }
 
+// A fresh name: the writer refuses a file that exists.
 std::string temp_path() {
   char p[] = "/tmp/pgstall-record-test-XXXXXX";
   int fd = mkstemp(p);
   close(fd);
+  unlink(p);
   return p;
 }
 

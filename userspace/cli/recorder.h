@@ -4,7 +4,9 @@
 // the counters go to the recording file (output/recording) and the folded
 // stacks (output/folded); capture/stacks does the draining and naming.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,7 +27,7 @@ class Recorder {
   Recorder(capture::Tracer& tracer, capture::Session& session, const output::Clock& clock);
 
   // Starts the recording file; without one, only the folded stacks are kept.
-  Result<void> open(const std::string& path, const nlohmann::json& meta) { return file_.open(path, meta); }
+  Result<void> open(OutFile file, const nlohmann::json& meta) { return file_.open(std::move(file), meta); }
   bool recording() const { return file_.is_open(); }
   void event(const nlohmann::json& j) { file_.event(j); }
   void note_process(int pid, const std::string& backend_type) { stacks_.note_process(pid, backend_type); }
@@ -33,7 +35,12 @@ class Recorder {
   void tick(uint64_t now_ns, const std::vector<model::Snapshot>& snaps, bool final = false);
   capture::StackCollector& stacks() { return stacks_; }
 
-  Result<void> write_folded(const std::string& path) const { return folded_.write(path); }
+  // --folded: the files, created before tracing started; written at the end.
+  void fold_to(output::FoldedFiles files) { folded_files_ = std::move(files); }
+  Result<void> write_folded() {
+    if (!folded_files_) return fail("no --folded file");
+    return folded_.write(*std::exchange(folded_files_, std::nullopt));
+  }
   Result<void> close(const std::string& reason) { return file_.close(reason); }
   // "1234 records, 2.1 MiB, 5120 off-CPU stacks, 980 on-CPU samples"
   std::string summary() const;
@@ -47,6 +54,7 @@ class Recorder {
   capture::StackCollector stacks_;
   output::RecordingWriter file_;
   output::FoldedStacks folded_;
+  std::optional<output::FoldedFiles> folded_files_;
   size_t build_ids_written_ = 0;
 };
 

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "flame/flame.h"
 #include "record/report.h"
+#include "util/outfile.h"
 
 namespace pgstall::cli {
 namespace {
@@ -61,7 +62,9 @@ void FlamegraphOptions::add_to(CLI::App& app) {
   app.add_option("--format", format, "svg (interactive, self-contained), folded, or speedscope (JSON)")
       ->default_val("svg")
       ->check(CLI::IsMember({"svg", "folded", "speedscope"}));
-  app.add_option("-o,--output", output, "Where to write it (default: standard output)");
+  app.add_option("-o,--output", output,
+                 "Where to write it (default: standard output); a new file (0600) renamed into place, replacing "
+                 "an existing regular file (never a symbolic link's target)");
 }
 
 int run_flamegraph(const FlamegraphOptions& o) {
@@ -101,11 +104,13 @@ int run_flamegraph(const FlamegraphOptions& o) {
   if (o.output.empty()) {
     std::cout << out;
   } else {
-    std::ofstream f(o.output, std::ios::binary);
-    f << out;
-    f.close();
-    if (!f) {
-      std::cerr << "pgstall flamegraph: cannot write " << o.output << "\n";
+    // Made again from the recording at will: an existing regular file is
+    // replaced, whole, by rename (never written through, never a symlink).
+    auto f = OutFile::create(o.output, OutFile::Where::Temporary, OutFile::Existing::Replace);
+    Result<void> written = f ? f->write(out) : Result<void>(f.error());
+    if (written) written = f->commit();
+    if (!written) {
+      std::cerr << "pgstall flamegraph: " << written.error().message << "\n";
       return 1;
     }
   }

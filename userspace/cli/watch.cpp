@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -21,6 +22,7 @@
 #include "output/events.h"
 #include "output/recording.h"
 #include "output/sink.h"
+#include "util/outfile.h"
 #include "util/result.h"
 
 namespace pgstall::cli {
@@ -77,12 +79,16 @@ void WatchOptions::add_to(CLI::App& app) {
   app.add_option("--folded", folded,
                  "At the end, write the off-CPU stacks seen, folded (one 'frame;frame;... weight' line per "
                  "stack, weight in microseconds, for flamegraph.pl or speedscope); takes a kernel and a user stack at "
-                 "every sleep while running. With record, on-CPU samples go to FILE.oncpu");
+                 "every sleep while running. With record, on-CPU samples go to FILE.oncpu. Created new (0600, "
+                 "checked before tracing starts) and put in place at the end; an existing FILE is not overwritten");
 }
 
 void WatchOptions::add_record_to(CLI::App& app) {
   add_to(app);
-  app.add_option("-o,--output", output, "The recording file to write (created or truncated)")->required();
+  app.add_option("-o,--output", output,
+                 "The recording file to write: created new (0600) before tracing starts, written as it goes; an "
+                 "existing file, a symbolic link or a non-regular file is refused, never overwritten")
+      ->required();
   app.add_flag("--until-stall-ends", until_stall_ends,
                "Stop once a stall has been seen and every stall has ended (or at --duration, or Ctrl-C)");
   app.add_option("--oncpu-hz", oncpu_hz, "On-CPU sampling rate (cpu-clock perf events); 0: no on-CPU stacks")
@@ -94,7 +100,11 @@ void WatchOptions::add_record_to(CLI::App& app) {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+volatile std::sig_atomic_t g_signal = 0;  // the one that stopped it
+void on_signal(int sig) {
+  g_stop = 1;
+  g_signal = sig;
+}
 
 struct Timing {
   double interval_s = 0.1;
@@ -173,6 +183,30 @@ void on_signals() {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // An SSH session that drops mid-incident: stop and finish the files too.
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+// Every file the run writes, created before tracing starts: a bad path, a
+// symbolic link or an existing file then costs nothing and loses nothing.
+struct Outputs {
+  OutFile recording;  // in place: a killed recorder leaves it readable under its name
+  std::optional<output::FoldedFiles> folded;
+};
+
+Result<Outputs> create_outputs(const WatchOptions& o) {
+  Outputs out;
+  if (o.record) {
+    auto f = OutFile::create(o.output, OutFile::Where::InPlace);
+    if (!f) return fail("--output: " + f.error().message);
+    out.recording = std::move(*f);
+  }
+  if (!o.folded.empty()) {
+    auto f = output::FoldedFiles::create(o.folded, o.record && wants_stacks(o) && o.oncpu_hz > 0);
+    if (!f) return fail("--folded: " + f.error().message);
+    out.folded = std::move(*f);
+  }
+  return out;
 }
 
 }  // namespace
@@ -188,6 +222,14 @@ int run_watch(const WatchOptions& o) {
   if (geteuid() != 0) {
     std::cerr << cmd << ": needs root (BPF programs, and /proc of other users' processes); run it with sudo\n";
     return 1;
+  }
+  // From here on a signal (SIGHUP included) stops the run cleanly: the files
+  // created next are finished and closed, never left empty by a kill mid-load.
+  on_signals();
+  auto outputs = create_outputs(o);
+  if (!outputs) {
+    std::cerr << cmd << ": " << outputs.error().message << "\n";
+    return 2;
   }
   auto opened = capture::Tracer::open(config_from(o, *settings));
   if (!opened) {
@@ -213,12 +255,14 @@ int run_watch(const WatchOptions& o) {
     const bool sampling = wants_stacks(o) && warnings.empty();
     const output::RecordingFacts meta{PGSTALL_VERSION, settings->to_json(), wants_stacks(o),
                                       sampling ? o.oncpu_hz : 0, !o.no_usdt};
-    if (auto opened_file = rec.open(o.output, output::recording_meta(meta, clock)); !opened_file) {
+    if (auto opened_file = rec.open(std::move(outputs->recording), output::recording_meta(meta, clock));
+        !opened_file) {
       std::cerr << cmd << ": " << opened_file.error().message << "\n";
       return 2;
     }
     sink.record_to([&rec](const nlohmann::json& j) { rec.event(j); });
   }
+  if (outputs->folded) rec.fold_to(std::move(*outputs->folded));
   for (const auto& d : tracer->degradations()) warnings.push_back(d);
   for (auto& w : output::probe_warnings(tracer->probes())) warnings.push_back(std::move(w));
   for (auto& n : session.take_notices()) warnings.push_back(std::move(n));
@@ -228,9 +272,9 @@ int run_watch(const WatchOptions& o) {
     if (!o.json) spdlog::debug("{}", w);
   }
 
-  on_signals();
   WatchLoop loop(o, {*tracer, session, rec, sink, clock}, *settings);
-  const std::string stop_reason = loop.run(timing->interval_s, timing->duration_s, g_stop);
+  std::string stop_reason = loop.run(timing->interval_s, timing->duration_s, g_stop);
+  if (g_signal == SIGHUP) stop_reason = "hangup (SIGHUP: the session that ran it went away)";
   if (loop.write_failed()) {
     std::cerr << cmd << ": writing " << o.output << " failed: " << rec.write_error() << "\n";
     return 1;

@@ -234,7 +234,7 @@ int WatchLoop::finish(const std::string& cmd) {
   else
     sink_.print(summary.line);
   if (o_.folded.empty()) return 0;
-  if (auto folded = rec_.write_folded(o_.folded); !folded) {
+  if (auto folded = rec_.write_folded(); !folded) {
     std::cerr << cmd << ": " << folded.error().message << "\n";
     return 1;
   }

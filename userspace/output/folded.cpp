@@ -1,7 +1,5 @@
 #include "output/folded.h"
 
-#include <fstream>
-
 #include <fmt/format.h>
 
 #include "flame/flame.h"
@@ -23,18 +21,41 @@ void FoldedStacks::add(const nlohmann::json& entries) {
   }
 }
 
-Result<void> FoldedStacks::write(const std::string& path) const {
-  auto put = [](const std::string& p, const std::map<std::string, uint64_t>& m) -> Result<void> {
-    std::ofstream f(p);
+Result<FoldedFiles> FoldedFiles::create(const std::string& path, bool oncpu) {
+  FoldedFiles f;
+  auto off = OutFile::create(path);
+  if (!off) return off.error();
+  f.offcpu = std::move(*off);
+  if (oncpu) {
+    auto on = OutFile::create(path + ".oncpu");
+    if (!on) return on.error();
+    f.oncpu = std::move(*on);
+  }
+  return f;
+}
+
+Result<void> FoldedStacks::write(FoldedFiles files) const {
+  auto put = [](OutFile& f, const std::map<std::string, uint64_t>& m) -> Result<void> {
+    std::string text;
     for (const auto& [line, w] : m)
-      if (w) f << line << ' ' << w << '\n';
-    f.close();
-    if (!f) return fail(fmt::format("cannot write {}", p));
-    return {};
+      if (w) text += fmt::format("{} {}\n", line, w);
+    if (auto r = f.write(text); !r) return r;
+    return f.commit();
   };
-  if (auto r = put(path, off_); !r) return r;
-  if (!on_.empty()) return put(path + ".oncpu", on_);
-  return {};
+  if (auto r = put(files.offcpu, off_); !r) return r;
+  if (on_.empty()) return {};  // files.oncpu, if any, is removed
+  if (!files.oncpu) {
+    auto on = OutFile::create(files.offcpu.path() + ".oncpu");
+    if (!on) return on.error();
+    files.oncpu = std::move(*on);
+  }
+  return put(*files.oncpu, on_);
+}
+
+Result<void> FoldedStacks::write(const std::string& path) const {
+  auto files = FoldedFiles::create(path, !on_.empty());
+  if (!files) return files.error();
+  return write(std::move(*files));
 }
 
 }  // namespace pgstall::output

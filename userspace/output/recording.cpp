@@ -30,11 +30,17 @@ nlohmann::json recording_meta(const RecordingFacts& f, const Clock& clock) {
           {"thresholds", f.thresholds}};
 }
 
-Result<void> RecordingWriter::open(const std::string& path, const nlohmann::json& meta) {
+Result<void> RecordingWriter::open(OutFile file, const nlohmann::json& meta) {
   auto w = std::make_unique<record::Writer>();
-  if (auto opened = w->open(path, meta); !opened) return opened.error();
+  if (auto opened = w->open(std::move(file), meta); !opened) return opened.error();
   writer_ = std::move(w);
   return {};
+}
+
+Result<void> RecordingWriter::open(const std::string& path, const nlohmann::json& meta) {
+  auto file = OutFile::create(path, OutFile::Where::InPlace);
+  if (!file) return file.error();
+  return open(std::move(*file), meta);
 }
 
 void RecordingWriter::write(record::Type t, const nlohmann::json& body) {

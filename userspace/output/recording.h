@@ -35,7 +35,9 @@ nlohmann::json recording_meta(const RecordingFacts& f, const Clock& clock);
 
 class RecordingWriter {
  public:
-  // Creates the file and writes its Meta record.
+  // Writes the Meta record into a file created in place (OutFile::InPlace),
+  // or creates path first (refused if it exists).
+  Result<void> open(OutFile file, const nlohmann::json& meta);
   Result<void> open(const std::string& path, const nlohmann::json& meta);
   bool is_open() const { return writer_ != nullptr; }
 

@@ -335,13 +335,14 @@ Contents parse(std::string_view bytes) {
 }
 
 Writer::~Writer() {
-  if (fd_ >= 0) ::close(fd_);
+  // A recording cut short is still a recording: keep it.
+  if (out_.is_open()) (void)out_.commit();
 }
 
 bool Writer::put(const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+    ssize_t n = ::write(out_.fd(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       error_ = fmt::format("write failed: {}", strerror(errno));
@@ -353,15 +354,23 @@ bool Writer::put(const std::string& bytes) {
   return true;
 }
 
-Result<void> Writer::open(const std::string& path, const nlohmann::json& meta) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd_ < 0) return fail(fmt::format("cannot create {}: {}", path, strerror(errno)));
-  if (!put(header()) || !write(Type::Meta, meta)) return fail(fmt::format("{}: {}", path, error_));
+Result<void> Writer::open(OutFile file, const nlohmann::json& meta) {
+  out_ = std::move(file);
+  if (!put(header()) || !write(Type::Meta, meta)) {
+    out_.abort();  // nothing worth keeping yet
+    return fail(fmt::format("{}: {}", out_.path(), error_));
+  }
   return {};
 }
 
+Result<void> Writer::open(const std::string& path, const nlohmann::json& meta) {
+  auto file = OutFile::create(path, OutFile::Where::InPlace);
+  if (!file) return file.error();
+  return open(std::move(*file), meta);
+}
+
 bool Writer::write(Type type, const nlohmann::json& body) {
-  if (fd_ < 0) {
+  if (!out_.is_open()) {
     error_ = "not open";
     return false;
   }
@@ -372,11 +381,11 @@ bool Writer::write(Type type, const nlohmann::json& body) {
 
 bool Writer::close(const nlohmann::json& end_body) {
   bool ok = write(Type::End, end_body);
-  if (fd_ >= 0 && ::close(fd_) != 0 && ok) {
-    error_ = fmt::format("close failed: {}", strerror(errno));
+  if (!out_.is_open()) return ok;
+  if (auto closed = out_.commit(); !closed && ok) {
+    error_ = closed.error().message;
     ok = false;
   }
-  fd_ = -1;
   return ok;
 }
 

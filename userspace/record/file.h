@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/fd.h"
+#include "util/outfile.h"
 #include "util/result.h"
 
 namespace pgstall::record {
@@ -130,7 +131,11 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  // Creates (truncates) path and writes the header and a Meta record.
+  // Writes the header and a Meta record into a file created in place
+  // (util/outfile.h: so a killed recorder leaves it under its own name);
+  // with a path, creates it first, refusing one that exists. Once open, the
+  // file is kept even when the writer is destroyed without close().
+  Result<void> open(OutFile file, const nlohmann::json& meta);
   Result<void> open(const std::string& path, const nlohmann::json& meta);
   bool write(Type type, const nlohmann::json& body);  // one write(2); false (and error()) on failure
   bool close(const nlohmann::json& end_body);         // an End record, then close
@@ -140,7 +145,7 @@ class Writer {
 
  private:
   bool put(const std::string& bytes);
-  int fd_ = -1;
+  OutFile out_;
   uint64_t bytes_ = 0, records_ = 0;
   std::string error_;
 };

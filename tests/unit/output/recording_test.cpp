@@ -104,5 +104,29 @@ TEST(FoldedStacks, OffCpuInMicrosecondsOnCpuInSamples) {
   std::filesystem::remove(path);
   std::filesystem::remove(path + ".oncpu");
   EXPECT_EQ(output::FoldedStacks().write("/nonexistent-dir/x.folded").error().message,
-            "cannot write /nonexistent-dir/x.folded");
+            "cannot create /nonexistent-dir/x.folded: directory /nonexistent-dir: No such file or directory");
+  // An existing file is never overwritten.
+  std::ofstream(path) << "kept\n";
+  EXPECT_FALSE(f.write(path));
+  EXPECT_EQ(slurp(path), "kept\n");
+  std::filesystem::remove(path);
+}
+
+// --folded's files are made before the run; an on-CPU one that gets no
+// samples is removed, and no temporary is left beside them.
+TEST(FoldedStacks, PreparedFilesLeaveNothingExtra) {
+  const std::string dir = temp_path("pgstall-folded-dir");
+  std::filesystem::create_directory(dir);
+  auto files = output::FoldedFiles::create(dir + "/run.folded", true);
+  ASSERT_TRUE(files) << files.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/run.folded"));  // only temporaries while running
+  output::FoldedStacks f;
+  f.add(nlohmann::json::array({{{"kind", "offcpu"}, {"backend_type", "walwriter"}, {"weight", 2'000'000},
+                                {"frames", {"main", "WaitLatch"}}}}));
+  ASSERT_TRUE(f.write(std::move(*files)));
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"run.folded"});
+  EXPECT_EQ(slurp(dir + "/run.folded"), "walwriter;main;WaitLatch 2000\n");
+  std::filesystem::remove_all(dir);
 }
