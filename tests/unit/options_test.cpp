@@ -1,5 +1,5 @@
 // Option values refused before tracing starts (issue 12): every duration,
-// and threshold an operator can type, checked by what its unit allows,
+// threshold and --dsn an operator can type, checked by what its unit allows,
 // each refusal naming the option in one line.
 #include <gtest/gtest.h>
 
@@ -8,6 +8,7 @@
 
 #include "detect/kind.h"
 #include "detect/registry.h"
+#include "enrich/sql.h"
 #include "model/duration.h"
 
 using namespace pgstall;
@@ -106,4 +107,19 @@ TEST(ThresholdOptions, MessagesSayWhatIsWrong) {
   // set() by value (configuration, not typed) holds to the same rules.
   EXPECT_EQ(s.set("io_wait_s", 0).error().message, "--io-wait: 0 is not above 0");
   EXPECT_EQ(s.set("io_wait_s", 1e9).error().message, "--io-wait: 1000000000s is longer than a week, the most it takes");
+}
+
+TEST(DsnOption, LibpqReadsItOrSaysWhyNot) {
+  for (const std::string good : {"host=/tmp port=5432 user=postgres", "dbname=postgres", "postgres",
+                                 "postgresql://postgres@localhost:5432/postgres?connect_timeout=2",
+                                 "postgres:///postgres?host=/var/run/postgresql", "host='/tmp' user = x"})
+    EXPECT_TRUE(enrich::check_dsn(good)) << good << ": " << enrich::check_dsn(good).error().message;
+  for (const std::string bad : {"host=/tmp port", "hots=/tmp", "host='/tmp", "postgresql://[::1",
+                                "postgresql://localhost/db?nosuch=1", "user=x nonsense"}) {
+    auto r = enrich::check_dsn(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_FALSE(r.error().message.empty());
+    EXPECT_TRUE(one_line(r.error().message)) << r.error().message;
+  }
+  EXPECT_NE(enrich::check_dsn("hots=/tmp").error().message.find("hots"), std::string::npos);
 }

@@ -17,6 +17,7 @@
 #include "cli/recorder.h"
 #include "cli/watch_loop.h"
 #include "detect/registry.h"
+#include "enrich/sql.h"
 #include "model/duration.h"
 #include "output/events.h"
 #include "output/recording.h"
@@ -56,7 +57,11 @@ void WatchOptions::add_to(CLI::App& app) {
       ->default_val("auto");
   app.add_option("--dsn", dsn,
                  "Optional: when the server still answers, ask it (libpq, 1 s caps, one worker thread) who "
-                 "blocks each lock waiter: pg_blocking_pids() and the relation. Never required; off by default");
+                 "blocks each lock waiter: pg_blocking_pids() and the relation. Never required; off by default")
+      ->check([](const std::string& dsn) {
+        auto readable = enrich::check_dsn(dsn);  // a typo said now, not at the first lock wait
+        return readable ? std::string() : readable.error().message;
+      });
   app.add_flag("--no-wait-events", no_wait_events,
                "Do not read each backend's wait event from its memory (process_vm_readv)");
   app.add_flag("--no-usdt", no_usdt,
