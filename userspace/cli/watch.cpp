@@ -35,7 +35,11 @@ std::string value_error(const WatchOptions& o);
 void WatchOptions::add_to(CLI::App& app) {
   app.add_option("-p,--pid", pids,
                  "Watch only the cluster of this running postmaster (or of this backend); when it exits, wait for "
-                 "the next postmaster on its data directory; repeatable");
+                 "the next postmaster on its data directory; repeatable")
+      ->check([](const std::string& pid) {
+        const bool digits = !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos;
+        return digits && pid.find_first_not_of('0') != std::string::npos ? "" : "'" + pid + "' is not a process id";
+      });
   app.add_option("-D,--data-dir", data_dirs,
                  "Watch only the cluster of this data directory; if no postmaster runs from it yet (or any more), "
                  "wait for one; repeatable");
