@@ -30,10 +30,10 @@ say "Provoking a stall: one session updates a row and stays idle in transaction,
 eval "$(scripts/scenario/rowlock.sh start 2>/dev/null)"
 echo "holder: pid $HOLDER_PID (idle in transaction), waiter: pid $WAITER_PID (blocked)"
 
-say "sudo build/pgstall watch --plain --data-dir $PGSTALL_PGDATA --duration 12s"
+say "build/pgstall watch --plain --data-dir $PGSTALL_PGDATA --duration 12s"
 echo "(no SQL connection: it reads the kernel, /proc and, read-only, the backends' memory; the holder commits after 9 s)"
 ( sleep 9; scripts/scenario/rowlock.sh stop >/dev/null 2>&1 ) &
 build/pgstall watch --plain --data-dir "$PGSTALL_PGDATA" --duration 12s
 wait
 
-say "Done. On a terminal, 'sudo build/pgstall watch' shows a live view of every postgres process; see docs/RUNBOOK.md"
+say "Done. On a terminal, 'build/pgstall watch' (as root) shows a live view of every postgres process; see docs/RUNBOOK.md"

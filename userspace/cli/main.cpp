@@ -1,5 +1,8 @@
 // pgstall: a kernel-level stall tracer for PostgreSQL.
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -7,6 +10,30 @@
 
 #include "cli/commands.h"
 #include "detect/registry.h"
+
+namespace {
+
+// Usage errors exit 2 with one line, whatever CLI11's own code for the
+// mistake (unknown option, missing value, bad number, no subcommand...).
+// --help and --version print and exit 0.
+int parse_failed(const CLI::App& app, const CLI::ParseError& e, const std::vector<std::string>& args) {
+  if (e.get_exit_code() == 0) return app.exit(e);
+  std::string cmd = "pgstall";
+  for (const CLI::App* sub : app.get_subcommands()) cmd += " " + sub->get_name();
+  std::string what = e.what();
+  if (app.get_subcommands().empty() && e.get_name() == "RequiredError") {
+    // CLI11 says "A subcommand is required" even for a mistyped one.
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+    auto word = std::find_if(args.begin(), args.end(), [](const std::string& a) { return !a.starts_with("-"); });
+    what = (word != args.end() ? "'" + *word + "' is not a command" : "a command is needed") + " (" + names + ")";
+  }
+  std::replace(what.begin(), what.end(), '\n', ' ');
+  std::cerr << cmd << ": " << what << " (see '" << cmd << " --help')\n";
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -19,8 +46,11 @@ int main(int argc, char** argv) {
       "  sudo pgstall record -d 60s -o stall.pgstall && pgstall report stall.pgstall\n"
       "  pgstall flamegraph stall.pgstall --kind offcpu -o offcpu.svg"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("pgstall ") + PGSTALL_VERSION);
+  // -v and --version are taken after the subcommand too (pgstall watch -v).
+  app.fallthrough();
   int verbose = 0;
-  app.add_flag("-v,--verbose", verbose, "More logging (-vv: libbpf's own)");
+  app.add_flag("-v,--verbose", verbose, "More logging (-vv: libbpf's own); also after the command (pgstall watch -v)");
 
   pgstall::cli::WatchOptions watch;
   auto* w = app.add_subcommand("watch",
@@ -77,7 +107,11 @@ int main(int argc, char** argv) {
                                "  pgstall flamegraph stall.pgstall --format speedscope -o offcpu.speedscope.json");
   fg.add_to(*f);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return parse_failed(app, e, {argv + 1, argv + argc});
+  }
 
   auto logger = spdlog::stderr_color_mt("pgstall");
   spdlog::set_default_logger(logger);

@@ -18,6 +18,7 @@
 #include "cli/recorder.h"
 #include "cli/watch_loop.h"
 #include "detect/registry.h"
+#include "enrich/sql.h"
 #include "model/duration.h"
 #include "output/events.h"
 #include "output/recording.h"
@@ -28,25 +29,27 @@
 namespace pgstall::cli {
 namespace {
 
-Result<double> parse_duration(const std::string& text, const char* what) {
-  auto v = model::parse_duration_s(text);
-  if (!v) return fail(fmt::format("{}: '{}' is not a duration (try 5s, 500ms, 2m)", what, text));
-  return *v;
-}
+// What is wrong with the values given, for the operator ("" when nothing).
+std::string value_error(const WatchOptions& o);
 
 }  // namespace
 
 void WatchOptions::add_to(CLI::App& app) {
   app.add_option("-p,--pid", pids,
                  "Watch only the cluster of this running postmaster (or of this backend); when it exits, wait for "
-                 "the next postmaster on its data directory; repeatable");
+                 "the next postmaster on its data directory; repeatable")
+      ->check([](const std::string& pid) {
+        const bool digits = !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos;
+        return digits && pid.find_first_not_of('0') != std::string::npos ? "" : "'" + pid + "' is not a process id";
+      });
   app.add_option("-D,--data-dir", data_dirs,
                  "Watch only the cluster of this data directory; if no postmaster runs from it yet (or any more), "
                  "wait for one; repeatable");
-  app.add_option("-d,--duration", duration, "Stop by itself after this long (30s, 5m); default: until Ctrl-C");
+  app.add_option("-d,--duration", duration,
+                 "Stop by itself after this long (30s, 5m; above 0, at most a week); default: until Ctrl-C");
   app.add_flag("--json", json, "One JSON object per line: stall, stall_end, process, drops, start, summary");
   app.add_flag("--plain", plain, "One text line per event, even on a terminal");
-  app.add_option("--interval", interval, "How often in-flight state is read")->default_val("100ms");
+  app.add_option("--interval", interval, "How often in-flight state is read (10ms to 10s)")->default_val("100ms");
   for (const detect::KindSpec* k : detect::kinds())
     for (const auto& t : k->thresholds)
       app.add_option("--" + std::string(t.flag), thresholds[std::string(t.key)], std::string(t.help))
@@ -60,7 +63,11 @@ void WatchOptions::add_to(CLI::App& app) {
       ->default_val("auto");
   app.add_option("--dsn", dsn,
                  "Optional: when the server still answers, ask it (libpq, 1 s caps, one worker thread) who "
-                 "blocks each lock waiter: pg_blocking_pids() and the relation. Never required; off by default");
+                 "blocks each lock waiter: pg_blocking_pids() and the relation. Never required; off by default")
+      ->check([](const std::string& dsn) {
+        auto readable = enrich::check_dsn(dsn);  // a typo said now, not at the first lock wait
+        return readable ? std::string() : readable.error().message;
+      });
   app.add_flag("--no-wait-events", no_wait_events,
                "Do not read each backend's wait event from its memory (process_vm_readv)");
   app.add_flag("--no-usdt", no_usdt,
@@ -81,6 +88,11 @@ void WatchOptions::add_to(CLI::App& app) {
                  "stack, weight in microseconds, for flamegraph.pl or speedscope); takes a kernel and a user stack at "
                  "every sleep while running. With record, on-CPU samples go to FILE.oncpu. Created new (0600, "
                  "checked before tracing starts) and put in place at the end; an existing FILE is not overwritten");
+  // Durations and thresholds are checked once the line is read: a bad value
+  // is a usage error like an unknown option (main.cpp says it, exit 2).
+  app.callback([this] {
+    if (auto why = value_error(*this); !why.empty()) throw CLI::ValidationError(why);
+  });
 }
 
 void WatchOptions::add_record_to(CLI::App& app) {
@@ -122,16 +134,23 @@ Result<detect::Settings> settings_from(const WatchOptions& o) {
 
 Result<Timing> timing_from(const WatchOptions& o) {
   Timing t;
-  const auto interval = parse_duration(o.interval, "--interval");
+  // Below 10 ms the reads cost more than they tell; above 10 s stalls are
+  // seen late.
+  const auto interval = model::parse_duration_option("--interval", o.interval, 0.01, 10);
   if (!interval) return interval.error();
   t.interval_s = *interval;
   if (!o.duration.empty()) {
-    const auto duration = parse_duration(o.duration, "--duration");
+    const auto duration = model::parse_duration_option("--duration", o.duration);
     if (!duration) return duration.error();
     t.duration_s = *duration;
   }
-  t.interval_s = std::max(t.interval_s, 0.01);
   return t;
+}
+
+std::string value_error(const WatchOptions& o) {
+  auto settings = settings_from(o);
+  auto timing = timing_from(o);
+  return !settings ? settings.error().message : !timing ? timing.error().message : "";
 }
 
 capture::SyscallMode mode_of(const std::string& text) {

@@ -20,6 +20,31 @@ const ThresholdSpec* find_threshold(std::string_view key) {
   return nullptr;
 }
 
+constexpr double kHighestRate = 1e9;
+
+// What a unit allows: a duration above 0 and at most a week, a share in
+// (0, 1], a rate above 0 and at most a billion a second. 0 is refused too:
+// no threshold reads 0 as "off", and a 0 would flag everything.
+Result<void> check_value(const ThresholdSpec& t, double value) {
+  const std::string flag = "--" + std::string(t.flag);
+  if (!std::isfinite(value)) return fail(fmt::format("{}: {} is not a number", flag, value));
+  if (value <= 0) return fail(fmt::format("{}: {} is not above 0", flag, value));
+  switch (t.unit) {
+    case Unit::Seconds:
+      if (value > model::kLongestDurationS)
+        return fail(fmt::format("{}: {}s is longer than a week, the most it takes", flag, value));
+      break;
+    case Unit::Share:
+      if (value > 1) return fail(fmt::format("{}: {} is not a share (above 0, at most 1)", flag, value));
+      break;
+    case Unit::PerSecond:
+      if (value > kHighestRate)
+        return fail(fmt::format("{}: {} a second is more than any rate it can see", flag, value));
+      break;
+  }
+  return {};
+}
+
 }  // namespace
 
 Settings Settings::defaults() {
@@ -37,9 +62,7 @@ double Settings::get(const ThresholdSpec& t) const {
 Result<void> Settings::set(std::string_view key, double value) {
   const ThresholdSpec* t = find_threshold(key);
   if (!t) return fail(fmt::format("no threshold named '{}'", key));
-  if (!std::isfinite(value) || value < 0) return fail(fmt::format("--{}: {} is not a usable value", t->flag, value));
-  if (t->unit == Unit::Share && value > 1)
-    return fail(fmt::format("--{}: {} is not a share (between 0 and 1)", t->flag, value));
+  if (auto usable = check_value(*t, value); !usable) return usable;
   values_[std::string(key)] = value;
   return {};
 }
@@ -47,9 +70,10 @@ Result<void> Settings::set(std::string_view key, double value) {
 Result<void> Settings::set_text(std::string_view key, std::string_view text) {
   const ThresholdSpec* t = find_threshold(key);
   if (!t) return fail(fmt::format("no threshold named '{}'", key));
+  const std::string flag = "--" + std::string(t->flag);
   if (t->unit == Unit::Seconds) {
-    auto v = model::parse_duration_s(std::string(text));
-    if (!v) return fail(fmt::format("--{}: '{}' is not a duration (try 5s, 500ms, 2m)", t->flag, text));
+    auto v = model::parse_duration_option(flag, text);
+    if (!v) return v.error();
     return set(key, *v);
   }
   double v = 0;
@@ -58,9 +82,10 @@ Result<void> Settings::set_text(std::string_view key, std::string_view text) {
   try {
     v = std::stod(s, &used);
   } catch (const std::exception&) {
-    used = 0;
+    used = 0;  // not a number, or beyond a double (1e400)
   }
-  if (s.empty() || used != s.size()) return fail(fmt::format("--{}: '{}' is not a number", t->flag, text));
+  if (s.empty() || used != s.size() || !std::isfinite(v))
+    return fail(fmt::format("{}: '{}' is not a number", flag, text));
   return set(key, v);
 }
 

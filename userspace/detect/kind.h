@@ -41,7 +41,8 @@ class Settings {
   static Settings defaults();
   double get(const ThresholdSpec& t) const;
   // Sets a registered threshold by key; refuses an unknown key and a value
-  // its unit does not allow (negative, not finite, a share above 1).
+  // its unit does not allow: not finite, 0 or below, a share above 1, a
+  // duration over a week, a rate over a billion a second.
   Result<void> set(std::string_view key, double value);
   // The same from text in the threshold's unit: "5s", "500ms" for seconds,
   // a plain number for rates and shares.

@@ -62,7 +62,27 @@ SqlResult query_once(const std::string& dsn) {
   return r;
 }
 
+bool is_conninfo(const std::string& dsn) {
+  return dsn.find('=') != std::string::npos || dsn.rfind("postgresql://", 0) == 0 ||
+         dsn.rfind("postgres://", 0) == 0;
+}
+
 }  // namespace
+
+Result<void> check_dsn(const std::string& dsn) {
+  if (!is_conninfo(dsn)) return {};  // a database name: libpq takes it as is
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+  if (opts) {
+    PQconninfoFree(opts);
+    return {};
+  }
+  std::string why = err ? err : "out of memory";
+  if (err) PQfreemem(err);
+  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  std::replace(why.begin(), why.end(), '\n', ' ');  // one line
+  return fail(why);
+}
 
 SqlEnricher::SqlEnricher(std::string dsn) : dsn_(std::move(dsn)), worker_([this] { run(); }) {}
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/blocking.h"
+#include "util/result.h"
 
 namespace pgstall::enrich {
 
@@ -23,6 +24,12 @@ struct SqlResult {
   std::string error;               // when !ok: for an operator
   std::vector<BlockedBy> waits;    // every backend blocked at that moment
 };
+
+// Whether libpq can read dsn (a conninfo string, a URI, or a bare database
+// name as libpq's expand_dbname takes it), checked before tracing starts so
+// a typo is said at once, not at the first lock wait; the error is libpq's
+// one line. Parses only: no connection is attempted.
+Result<void> check_dsn(const std::string& dsn);
 
 class SqlEnricher {
  public:
