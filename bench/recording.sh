@@ -58,6 +58,8 @@ pgdata="$("$BENCH_ROOT/scripts/pgcluster.sh" up | sed -n 's/^PGSTALL_PGDATA=//p'
 
 secs=$((MINUTES * 60))
 pgs_log "recording ${MINUTES} min of pgbench ($WORKLOAD) to $OUT"
+# pgstall never overwrites a recording: an earlier run's is replaced here, on purpose.
+rm -f -- "$OUT" "$OUT.svg"
 "$PGSTALL_BIN" record --data-dir "$pgdata" -o "$OUT" -d "$((secs + 5))s" > "$OUT.log" 2>&1 &
 rec=$!
 until grep -q "watching" "$OUT.log" 2>/dev/null; do
@@ -89,5 +91,5 @@ print("report: %d stalls, %d processes, %d snapshots, on-CPU samples %d, lost %s
     len(j["stalls"]), j["processes"], j["snapshots"], j["oncpu_samples"], j["lost"] or "nothing"))'
 timed "pgstall report" "$PGSTALL_BIN" report "$OUT"
 timed "pgstall report --json" "$PGSTALL_BIN" report --json "$OUT"
-timed "pgstall flamegraph (offcpu, svg)" "$PGSTALL_BIN" flamegraph "$OUT" -o /dev/null
+timed "pgstall flamegraph (offcpu, svg)" "$PGSTALL_BIN" flamegraph "$OUT" -o "$OUT.svg"
 timed "pgstall flamegraph (oncpu, folded)" "$PGSTALL_BIN" flamegraph "$OUT" --kind oncpu --format folded
