@@ -16,6 +16,8 @@
 namespace pgstall::capture {
 namespace {
 
+constexpr uint64_t kTitleWaitNs = 1'000'000'000ull;
+
 void set_title(ProcInfo& p, const std::string& cmdline) {
   p.raw_cmdline = cmdline;
   p.title = model::parse_title(cmdline);
@@ -186,15 +188,23 @@ void Processes::add(int pid, int ppid, int postmaster, bool from_fork, const std
         notices_.push_back(fmt::format("postmaster {}: {}; lock tags and LWLock tranches come from the wait "
                                        "event only", pid, usdt.error().message));
     events_.push_back({"postmaster_start", pid, "postmaster", p.data_dir});
+  } else if (p.title.type == model::BackendType::Unknown) {
+    p.start_pending = true;  // a child sets its title just after the fork (seen forking or in /proc)
   } else {
-    events_.push_back({"backend_start", pid, std::string(model::backend_type_name(p.title.type)), p.title.raw});
+    announce(p);
   }
   procs_.emplace(pid, std::move(p));
+}
+
+void Processes::announce(ProcInfo& p) {
+  p.start_pending = false;
+  events_.push_back({"backend_start", p.pid, std::string(model::backend_type_name(p.title.type)), p.title.raw});
 }
 
 void Processes::remove(int pid, const char* why) {
   auto it = procs_.find(pid);
   if (it == procs_.end()) return;
+  if (it->second.start_pending) announce(it->second);  // starts and exits come in pairs
   const bool pm = postmasters_.erase(pid) > 0;
   events_.push_back({pm ? "postmaster_exit" : "backend_exit", pid,
                      pm ? "postmaster" : std::string(model::backend_type_name(it->second.title.type)), why});
@@ -260,6 +270,9 @@ void Processes::refresh_titles() {
     if (auto st = tracer_.state(pid); st && !st->oncpu_since_ns && model::task_state_char(st->offcpu_state) == 'D')
       continue;
     if (auto cmd = model::proc_cmdline(pid); cmd && *cmd != p.raw_cmdline) set_title(p, *cmd);
+    if (p.start_pending &&
+        (p.title.type != model::BackendType::Unknown || monotonic_ns() - p.first_seen_ns >= kTitleWaitNs))
+      announce(p);
   }
 }
 

@@ -29,6 +29,9 @@ namespace pgstall::capture {
 struct ProcInfo : model::Process {
   std::optional<uint32_t> last_wait_event;  // kept while the process sleeps in D state
   uint64_t first_seen_ns = 0;
+  // New, its title still the postmaster's: backend_start waits until it
+  // says what it is (or a second has passed).
+  bool start_pending = false;
   // What /proc said when tracking began: durations measured from these are
   // lower bounds (the stall began earlier).
   uint64_t seeded_sc_start_ns = 0;
@@ -85,6 +88,7 @@ class Processes {
   std::vector<model::WaitingEvent> take_waiting() { return std::exchange(waiting_, {}); }
 
  private:
+  void announce(ProcInfo& p);
   Result<void> resolve_targets();
   void add_target(model::DataDir d);
   // The target a postmaster belongs to ("" with no targets), or none.
