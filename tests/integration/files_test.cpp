@@ -167,3 +167,15 @@ TEST_F(FilesTest, SighupFinishesTheRecording) {
   EXPECT_EQ(lstat_of(folded).st_mode & 07777, 0600u);
   for (const auto& n : names_in(sticky_)) EXPECT_NE(n[0], '.') << "left behind: " << n;
 }
+
+// `record | tee log` whose tee went away with the session: standard output
+// is a closed pipe, the recording goes on to its end.
+TEST_F(FilesTest, AClosedOutputPipeDoesNotEndTheRecording) {
+  const std::string file = sticky_ + "/pipe.pgstall";
+  auto r = run("bash -c '" + pgstall("record --json -d 5s -o " + file) +
+               " | head -c 1 >/dev/null; echo rc=${PIPESTATUS[0]}'");
+  EXPECT_NE(r.out.find("rc=0"), std::string::npos) << "killed by SIGPIPE? " << r.out << r.err;
+  auto rep = run(pgstall_binary() + " report " + file);
+  EXPECT_EQ(rep.status, 0) << rep.err;
+  EXPECT_NE(rep.out.find("stopped: duration"), std::string::npos) << rep.out;
+}

@@ -197,13 +197,16 @@ output::Mode mode_for(const WatchOptions& o) {
   return output::Mode::Plain;
 }
 
-void on_signals() {
+void on_signals(bool recording) {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   // An SSH session that drops mid-incident: stop and finish the files too.
   sigaction(SIGHUP, &sa, nullptr);
+  // The recording is the output that matters: a reader of standard output
+  // that went away (`record | tee log`, the tee gone) must not kill it.
+  if (recording) signal(SIGPIPE, SIG_IGN);
 }
 
 // Every file the run writes, created before tracing starts: a bad path, a
@@ -244,7 +247,7 @@ int run_watch(const WatchOptions& o) {
   }
   // From here on a signal (SIGHUP included) stops the run cleanly: the files
   // created next are finished and closed, never left empty by a kill mid-load.
-  on_signals();
+  on_signals(o.record);
   auto outputs = create_outputs(o);
   if (!outputs) {
     std::cerr << cmd << ": " << outputs.error().message << "\n";
