@@ -11,15 +11,14 @@ Steer SyscallSteering::decide(uint64_t now, const std::vector<model::Snapshot>& 
   for (const auto& s : snaps) {
     if (s.exited) continue;
     ++live;
-    const uint64_t busy_ns = s.cpu_ns + s.runq_ns;
-    auto [it, fresh] = checks_.try_emplace(s.pid, Check{now, busy_ns, s.nr_sleeps});
+    auto [it, fresh] = checks_.try_emplace(s.pid, Check{now, s.cpu_ns, s.nr_sleeps});
     Check& c = it->second;
     if (fresh || now - c.at_ns < kCheckNs) continue;
     const double span = static_cast<double>(now - c.at_ns);
-    const double share = static_cast<double>(busy_ns >= c.busy_ns ? busy_ns - c.busy_ns : 0) / span;
+    const double share = static_cast<double>(s.cpu_ns >= c.cpu_ns ? s.cpu_ns - c.cpu_ns : 0) / span;
     const double sleeps = static_cast<double>(s.nr_sleeps - std::min(s.nr_sleeps, c.sleeps)) * 1e9 / span;
     busy |= share >= kBusyShare && sleeps < kMaxSleepsPerS;
-    c = {now, busy_ns, s.nr_sleeps};
+    c = {now, s.cpu_ns, s.nr_sleeps};
   }
   if (checks_.size() > live) {
     std::set<int> present;

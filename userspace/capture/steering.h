@@ -18,8 +18,6 @@ class SyscallSteering {
  public:
   static constexpr uint64_t kCheckNs = 500'000'000ull;     // each process' CPU share, over half a second
   static constexpr uint64_t kLingerNs = 10'000'000'000ull; // detach this long after the last busy process
-  // On CPU or runnable: a busy process on a saturated machine gets less
-  // than its share of CPU, and is as busy.
   static constexpr double kBusyShare = 0.6;
   // A backend answering its client is busy too, but sleeps for the next
   // message thousands of times a second: it does not count.
@@ -29,7 +27,7 @@ class SyscallSteering {
 
  private:
   struct Check {
-    uint64_t at_ns = 0, busy_ns = 0, sleeps = 0;  // busy: on CPU or waiting for one
+    uint64_t at_ns = 0, cpu_ns = 0, sleeps = 0;
   };
   std::map<int, Check> checks_;
   uint64_t last_busy_ns_ = 0;

@@ -76,16 +76,3 @@ TEST(LwlockSteering, ALongLwlockWaitAttachesThenLingers) {
   s.wait_event_info = 0x06000000;  // Client:ClientRead
   EXPECT_EQ(st.decide(kT0 + 20 * kSec, {s}, false), Steer::Keep);
 }
-
-// On a saturated machine a busy process gets less CPU; waiting for one
-// counts as busy: the syscall tracepoints still attach.
-TEST(SyscallSteering, WaitingForACpuCountsAsBusy) {
-  capture::SyscallSteering st;
-  Steer last = Steer::Keep;
-  for (uint64_t t = kT0; t <= kT0 + kSec; t += kSec / 10) {
-    model::Snapshot s = proc(7, (t - kT0) * 35 / 100, 0);
-    s.runq_ns = (t - kT0) * 40 / 100;
-    if (auto d = st.decide(t, {s}, false); d != Steer::Keep) last = d;
-  }
-  EXPECT_EQ(last, Steer::Attach);
-}
