@@ -63,6 +63,12 @@ struct counters_map {
 	__type(key, __u32);
 	__type(value, __u64);
 };
+struct ring_drops_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PGSTALL_RP__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+};
 struct events_map {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized by userspace before load */
@@ -111,6 +117,7 @@ struct blk_hist_map {
 
 extern struct thread_states_map thread_states SEC(".maps");
 extern struct counters_map counters SEC(".maps");
+extern struct ring_drops_map ring_drops SEC(".maps");
 extern struct events_map events SEC(".maps");
 extern struct blk_inflight_map blk_inflight SEC(".maps");
 extern struct blk_hist_map blk_hist SEC(".maps");
@@ -162,14 +169,20 @@ static __always_inline struct pgstall_thread_state *tracked_state(struct task_st
 	return bpf_task_storage_get(&thread_states, t, 0, 0);
 }
 
-/* Reserve a ring record; a failure is counted, never silent. Records go out
- * with BPF_RB_NO_WAKEUP: userspace drains on a timer, wake-ups were the main
- * per-event cost measured here. */
-static __always_inline void *reserve(__u64 size)
+/* Reserve a ring record; a failure is counted under the probe that lost it
+ * (one counter, so the total userspace prints is their sum, never out of
+ * step with them), never silent. Records go out with BPF_RB_NO_WAKEUP:
+ * userspace drains on a timer, wake-ups were the main per-event cost
+ * measured here. */
+static __always_inline void *reserve(__u64 size, enum pgstall_ring_probe probe)
 {
 	void *r = bpf_ringbuf_reserve(&events, size, 0);
-	if (!r)
-		count(PGSTALL_CNT_RING_DROPS);
+	if (!r) {
+		__u32 key = probe;
+		__u64 *v = bpf_map_lookup_elem(&ring_drops, &key);
+		if (v)
+			(*v)++;
+	}
 	return r;
 }
 

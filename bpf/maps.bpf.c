@@ -5,6 +5,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct thread_states_map thread_states SEC(".maps");
 struct counters_map counters SEC(".maps");
+struct ring_drops_map ring_drops SEC(".maps");
 struct events_map events SEC(".maps");
 struct blk_inflight_map blk_inflight SEC(".maps");
 struct blk_hist_map blk_hist SEC(".maps");

@@ -16,6 +16,10 @@
 
 /* thread_state.flags */
 #define PGSTALL_F_TRACKED 1u
+/* Asleep since before pgstall (seeded from /proc, no switch-out seen): its
+ * sleep is aggregated at its wake with no stack, as offcpu_key.seeded. The
+ * next switch-out clears it. */
+#define PGSTALL_F_SEEDED_SLEEP 2u
 
 /* What Postgres' USDT probes say a thread waits on: thread_state.off_pg,
  * offcpu_key.pg and rec_pg_wait.what (kept as __u32 fields). */
@@ -46,7 +50,8 @@ enum pgstall_counter {
 	PGSTALL_CNT_BLOCK_ISSUE,
 	PGSTALL_CNT_BLOCK_COMPLETE,
 	PGSTALL_CNT_RING_EVENTS,      /* records submitted */
-	PGSTALL_CNT_RING_DROPS,       /* bpf_ringbuf_reserve failed: record lost */
+	PGSTALL_CNT_RING_DROPS,       /* not written by the kernel: userspace reports here the sum of
+	                                 the ring_drops map (per probe), read at the same time */
 	PGSTALL_CNT_STORAGE_FAILS,    /* task storage could not be created: child untracked */
 	PGSTALL_CNT_BLOCK_MAP_FULL,   /* in-flight block request not recorded */
 	PGSTALL_CNT_LOCK_WAITS,       /* USDT lock__wait__start of tracked threads */
@@ -57,6 +62,21 @@ enum pgstall_counter {
 	PGSTALL_CNT_AGG_FULL,         /* record: a stack's weight not aggregated (aggregation map full) */
 	PGSTALL_CNT_ONCPU_SAMPLES,    /* record: on-CPU samples of tracked threads */
 	PGSTALL_CNT__MAX
+};
+
+/* Ring records lost (bpf_ringbuf_reserve failed: the ring was full), per
+ * probe that could not write one: the ring_drops per-CPU array's index. */
+enum pgstall_ring_probe {
+	PGSTALL_RP_SCHED_SWITCH = 0,  /* PGSTALL_REC_OFFCPU_SLOW: a long sleep's end and its waker */
+	PGSTALL_RP_FORK,              /* PGSTALL_REC_FORK */
+	PGSTALL_RP_EXIT,              /* PGSTALL_REC_EXIT */
+	PGSTALL_RP_EXEC,              /* PGSTALL_REC_EXEC */
+	PGSTALL_RP_SYS_EXIT,          /* PGSTALL_REC_SYSCALL_SLOW */
+	PGSTALL_RP_LOCK_WAIT_DONE,    /* PGSTALL_REC_PG_WAIT_DONE of a heavyweight lock */
+	PGSTALL_RP_LWLOCK_WAIT_DONE,  /* PGSTALL_REC_PG_WAIT_DONE of an LWLock */
+	PGSTALL_RP_DEADLOCK,          /* PGSTALL_REC_DEADLOCK */
+	PGSTALL_RP_CHECKPOINT,        /* PGSTALL_REC_CHECKPOINT (every checkpoint probe) */
+	PGSTALL_RP__MAX
 };
 
 /* One window of the syscall mix, swapped when userspace bumps the epoch. */
@@ -166,6 +186,11 @@ struct pgstall_thread_state {
 	 * is whatever the machine's load: a runaway query on a saturated CPU gets
 	 * half of it, and is still busy. */
 	__u64 runq_total_ns;
+	/* Cumulative sched_waking of this thread. A backend answering a fast
+	 * client is woken for each message even when the wake-up comes before
+	 * it has switched out (then nr_sleeps does not count it): what tells it
+	 * from a loop on CPU, which nobody wakes. */
+	__u64 nr_wakeups;
 };
 
 /* Off-CPU time aggregated in the kernel (record): one entry per thread,
@@ -179,7 +204,7 @@ struct pgstall_offcpu_key {
 	__u32 state;   /* prev_state at switch-out: 1 S, 2 D, ... */
 	__s32 sc_nr;   /* the syscall it slept in, -1 none */
 	__u32 pg;      /* enum pgstall_pg_wait_kind (from USDT) */
-	__u32 _pad;
+	__u32 seeded;  /* 1: a sleep that began before pgstall; its time is a lower bound, no stack */
 };
 struct pgstall_offcpu_val {
 	__u64 ns;

@@ -16,6 +16,7 @@ static __always_inline void add_offcpu(struct task_struct *t, struct pgstall_thr
 	k.state = st->offcpu_state;
 	k.sc_nr = st->sleep_sc_nr;
 	k.pg = st->off_pg;
+	k.seeded = !!(st->flags & PGSTALL_F_SEEDED_SLEEP);
 	struct pgstall_offcpu_val *v, zero = {};
 	void *map = agg_gen & 1 ? (void *)&offcpu_agg1 : (void *)&offcpu_agg0;
 	v = bpf_map_lookup_elem(map, &k);
@@ -54,6 +55,7 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev, struc
 		st->oncpu_since_ns = 0;
 		st->offcpu_since_ns = now;
 		st->offcpu_state = prev_state;
+		st->flags &= ~PGSTALL_F_SEEDED_SLEEP; /* this sleep was seen to begin */
 		/* Which syscall it sleeps in, from its saved user registers. A
 		 * preempted thread (state 0) is judged on CPU: skip the reads. */
 		st->sleep_sc_nr = PGSTALL_NO_SYSCALL;
@@ -88,7 +90,7 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev, struc
 			now = bpf_ktime_get_ns();
 		__u64 since = st->offcpu_since_ns;
 		if (since && now - since >= slow_offcpu_ns) {
-			struct pgstall_rec_offcpu *r = reserve(sizeof(*r));
+			struct pgstall_rec_offcpu *r = reserve(sizeof(*r), PGSTALL_RP_SCHED_SWITCH);
 			if (r) {
 				/* the header is about next, not current */
 				r->h.type = PGSTALL_REC_OFFCPU_SLOW;
@@ -103,10 +105,13 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev, struc
 				submit(r);
 			}
 		}
-		/* Sleeps that began before pgstall did have no stack: left out. */
+		/* A sleep that began before pgstall did has no stack: aggregated
+		 * as seeded (userspace names it with the stack read at its stall). */
 		if (offcpu_stacks && since && st->offcpu_state &&
-		    (st->off_kstack != PGSTALL_NO_STACK || st->off_ustack != PGSTALL_NO_STACK))
+		    (st->off_kstack != PGSTALL_NO_STACK || st->off_ustack != PGSTALL_NO_STACK ||
+		     (st->flags & PGSTALL_F_SEEDED_SLEEP)))
 			add_offcpu(next, st, now - since);
+		st->flags &= ~PGSTALL_F_SEEDED_SLEEP;
 		if (since && !st->offcpu_state) /* preempted: it waited for a CPU */
 			st->runq_total_ns += now - since;
 		st->offcpu_since_ns = 0;
@@ -123,6 +128,7 @@ int BPF_PROG(pgstall_sched_waking, struct task_struct *p)
 		return 0;
 	st->last_waker_pid = (__u32)bpf_get_current_pid_tgid();
 	st->last_wake_ns = bpf_ktime_get_ns();
+	st->nr_wakeups++;
 	count(PGSTALL_CNT_WAKEUPS);
 	return 0;
 }
@@ -150,7 +156,7 @@ int BPF_PROG(pgstall_fork, struct task_struct *parent, struct task_struct *child
 	st->offcpu_since_ns = now;
 	count(PGSTALL_CNT_FORKS);
 
-	struct pgstall_rec_fork *r = reserve(sizeof(*r));
+	struct pgstall_rec_fork *r = reserve(sizeof(*r), PGSTALL_RP_FORK);
 	if (r) {
 		fill_hdr(&r->h, PGSTALL_REC_FORK, now);
 		r->child_pid = child->pid;
@@ -168,7 +174,7 @@ static __always_inline int on_exec(struct task_struct *p)
 	if (!tracked_state(p))
 		return 0;
 	count(PGSTALL_CNT_EXECS);
-	struct pgstall_rec_hdr *r = reserve(sizeof(*r));
+	struct pgstall_rec_hdr *r = reserve(sizeof(*r), PGSTALL_RP_EXEC);
 	if (r) {
 		fill_hdr(r, PGSTALL_REC_EXEC, bpf_ktime_get_ns());
 		submit(r);
@@ -193,7 +199,7 @@ static __always_inline int on_exit(struct task_struct *p)
 	if (!tracked_state(p))
 		return 0;
 	count(PGSTALL_CNT_EXITS);
-	struct pgstall_rec_exit *r = reserve(sizeof(*r));
+	struct pgstall_rec_exit *r = reserve(sizeof(*r), PGSTALL_RP_EXIT);
 	if (r) {
 		fill_hdr(&r->h, PGSTALL_REC_EXIT, bpf_ktime_get_ns());
 		r->exit_code = p->exit_code;

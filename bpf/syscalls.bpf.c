@@ -76,7 +76,7 @@ static __always_inline int sys_exit(long ret)
 	pgstall_count_syscall(st, epoch, nr, ret, path_hash(nr, st->sc_args));
 
 	if (now - start >= slow_syscall_ns) {
-		struct pgstall_rec_syscall *r = reserve(sizeof(*r));
+		struct pgstall_rec_syscall *r = reserve(sizeof(*r), PGSTALL_RP_SYS_EXIT);
 		if (r) {
 			fill_hdr(&r->h, PGSTALL_REC_SYSCALL_SLOW, now);
 			r->nr = nr;

@@ -32,7 +32,8 @@ static __always_inline void wait_done(struct pgstall_thread_state *st, enum pgst
 	__u64 now = bpf_ktime_get_ns();
 	if (!since || now - since < slow_offcpu_ns)
 		return;
-	struct pgstall_rec_pg_wait *r = reserve(sizeof(*r));
+	struct pgstall_rec_pg_wait *r =
+		reserve(sizeof(*r), what == PGSTALL_PG_LOCK ? PGSTALL_RP_LOCK_WAIT_DONE : PGSTALL_RP_LWLOCK_WAIT_DONE);
 	if (!r)
 		return;
 	fill_hdr(&r->h, PGSTALL_REC_PG_WAIT_DONE, now);
@@ -91,7 +92,7 @@ int BPF_USDT(pgstall_deadlock_found)
 	if (!st)
 		return 0;
 	count(PGSTALL_CNT_DEADLOCKS);
-	struct pgstall_rec_pg_wait *r = reserve(sizeof(*r));
+	struct pgstall_rec_pg_wait *r = reserve(sizeof(*r), PGSTALL_RP_DEADLOCK);
 	if (!r)
 		return 0;
 	fill_hdr(&r->h, PGSTALL_REC_DEADLOCK, bpf_ktime_get_ns());
@@ -131,7 +132,7 @@ static __always_inline int checkpoint_rec(__u32 phase, __u32 flags)
 {
 	if (!tracked_state(bpf_get_current_task_btf()))
 		return 0;
-	struct pgstall_rec_checkpoint *r = reserve(sizeof(*r));
+	struct pgstall_rec_checkpoint *r = reserve(sizeof(*r), PGSTALL_RP_CHECKPOINT);
 	if (!r)
 		return 0;
 	fill_hdr(&r->h, PGSTALL_REC_CHECKPOINT, bpf_ktime_get_ns());

@@ -353,11 +353,16 @@ pgs_new_pgbench_backends() { # NAME N BEFORE
     local name=$1 n=$2 before=${3:-0} list
     local q="SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench'
              AND backend_type = 'client backend' AND pid NOT IN (${before:-0}) ORDER BY pid"
-    pgs_wait_until 30 "$n pgbench backends" \
-        test "$(pgs_sql "$q" 2>/dev/null | grep -c .)" -ge "$n" || return 1
+    # A function, so that each try counts anew ($(...) in the arguments
+    # would be expanded once, before the first try).
+    pgs_wait_until 30 "$n pgbench backends" pgs_rows_at_least "$n" "$q" || return 1
     list="$(pgs_sql "$q" | paste -sd, -)"
     tr ',' '\n' <<<"$list" >>"$PGSTALL_SCENARIO_DIR/$name.backends"
     echo "$list"
+}
+
+pgs_rows_at_least() { # N SQL
+    (($(pgs_sql "$2" 2>/dev/null | grep -c .) >= $1))
 }
 
 pgs_pgbench_backends_now() {

@@ -38,6 +38,10 @@ Commands:
 Environment:
   PGSTALL_PGDIR  base directory   (default /tmp/pgstall-pg; now $PGSTALL_PGDIR)
   PGSTALL_PGPORT port             (default 54329; now $PGSTALL_PGPORT)
+  PGSTALL_MAX_CONNECTIONS
+                 max_connections for 'up' (written to postgresql.conf) and
+                 'start-server' (for that run only: pg_ctl -o); unset: the
+                 server's default (100)
 
 Example:
   eval "\$(sudo scripts/pgcluster.sh up --loop)"
@@ -154,6 +158,7 @@ cmd_up() {
     done
     pgs_require_root
     check_pgdir_sane
+    max_connections_opt >/dev/null # a bad value is said before anything is built
     if pgs_cluster_running; then
         if ((loop)) && [[ "$(pgs_mode)" != loop ]]; then
             pgs_die "cluster is already up without --loop; run '$0 down' first"
@@ -205,6 +210,9 @@ max_wal_size = 256MB
 min_wal_size = 80MB
 log_line_prefix = '%m [%p] %q%a '
 EOF
+    if [[ -n "${PGSTALL_MAX_CONNECTIONS:-}" ]]; then
+        echo "max_connections = $PGSTALL_MAX_CONNECTIONS" >>"$pgdata/postgresql.conf"
+    fi
     (pgs_as_pg_root_cwd "$bindir/pg_ctl" start -D "$pgdata" -l "$PGSTALL_LOGDIR/postgresql.log" -w -t 60) >&2 ||
         pgs_die "pg_ctl start failed, see $PGSTALL_LOGDIR/postgresql.log"
 
@@ -240,8 +248,17 @@ cmd_stop_server() {
     pgs_log "postgres at $pgdata stopped ($mode); the data dir is kept"
 }
 
+# "-c max_connections=N" when PGSTALL_MAX_CONNECTIONS is set (checked), else "".
+max_connections_opt() {
+    [[ -n "${PGSTALL_MAX_CONNECTIONS:-}" ]] || return 0
+    if ! pgs_is_uint "$PGSTALL_MAX_CONNECTIONS" || ((PGSTALL_MAX_CONNECTIONS < 1 || PGSTALL_MAX_CONNECTIONS > 10000)); then
+        pgs_die "PGSTALL_MAX_CONNECTIONS must be an integer from 1 to 10000, got '$PGSTALL_MAX_CONNECTIONS'"
+    fi
+    echo "-c max_connections=$PGSTALL_MAX_CONNECTIONS"
+}
+
 cmd_start_server() {
-    local wait=(-w -t 60) bindir pgdata
+    local wait=(-w -t 60) bindir pgdata opts
     while (($#)); do
         case "$1" in
         --no-wait) wait=(-W) ;;
@@ -253,6 +270,8 @@ cmd_start_server() {
     bindir="$(pgs_bindir)"
     pgdata="$(pgs_pgdata)"
     [[ -f "$pgdata/PG_VERSION" ]] || pgs_die "no cluster at $pgdata: create it with '$0 up'"
+    opts="$(max_connections_opt)"
+    if [[ -n "$opts" ]]; then wait+=(-o "$opts"); fi
     if ! pgs_cluster_running; then
         (pgs_as_pg_root_cwd "$bindir/pg_ctl" start -D "$pgdata" -l "$PGSTALL_LOGDIR/postgresql.log" "${wait[@]}") >&2 ||
             pgs_die "pg_ctl start failed, see $PGSTALL_LOGDIR/postgresql.log"

@@ -108,7 +108,8 @@ void loads_attaches_and_every_probe_fires(const Config& cfg) {
   EXPECT_GT(c[PGSTALL_CNT_SWITCHES], 0u);
   EXPECT_GT(c[PGSTALL_CNT_FORKS], 0u);
   EXPECT_GT(c[PGSTALL_CNT_EXITS], 0u);
-  EXPECT_EQ(c[PGSTALL_CNT_RING_DROPS], 0u);
+  for (int p = 0; p < PGSTALL_RP__MAX; ++p)
+    EXPECT_EQ(t->ring_drops()[p], 0u) << pgstall::capture::ring_probe_name(p) << " lost records";
 }
 
 void in_flight_syscall_of_a_sleeping_process(const Config& cfg) {
@@ -319,6 +320,49 @@ void exec_and_exit_reach_the_ring(const Config& cfg) {
   EXPECT_GE(c[PGSTALL_CNT_EXITS], 1u);
 }
 
+// A full ring loses records, each counted under the probe that lost it:
+// with a 4 KiB ring and nothing drained, 200 forks and exits of a tracked
+// process overflow it, and every fork and exit the kernel counted is either
+// a record in the ring or a drop of its probe.
+void a_full_ring_counts_each_lost_record_under_its_probe(Config cfg) {
+  cfg.ring_bytes = 4096;
+  cfg.slow_offcpu_ns = 3600'000'000'000ull;  // no long-sleep records in the way
+  auto t = open_tracer(cfg);
+  ASSERT_TRUE(t);
+  constexpr uint64_t kForks = 200;
+  Child child([] {
+    for (uint64_t i = 0; i < kForks; ++i) fork_and_wait([] {});
+  });
+  ASSERT_OK(t->track(child.pid, seed_for(child.pid)));
+  child.step();
+  const auto counted = t->counters();
+  const auto drops = t->ring_drops();
+  uint64_t forks = 0, exits = 0, other = 0;
+  t->drain([&](const void* data, size_t) {
+    auto* h = static_cast<const pgstall_rec_hdr*>(data);
+    if (h->type == PGSTALL_REC_FORK) ++forks;
+    else if (h->type == PGSTALL_REC_EXIT) ++exits;
+    else ++other;
+  });
+  EXPECT_EQ(counted[PGSTALL_CNT_FORKS], kForks);
+  EXPECT_EQ(counted[PGSTALL_CNT_EXITS], kForks);
+  EXPECT_GT(drops[PGSTALL_RP_FORK], 0u) << "a 4 KiB ring took " << forks << " fork records and lost none";
+  EXPECT_GT(drops[PGSTALL_RP_EXIT], 0u) << "a 4 KiB ring took " << exits << " exit records and lost none";
+  EXPECT_EQ(forks + drops[PGSTALL_RP_FORK], kForks);
+  EXPECT_EQ(exits + drops[PGSTALL_RP_EXIT], kForks);
+  EXPECT_LT(forks + exits + other, kForks) << "more records than a 4 KiB ring holds";
+  for (int p = 0; p < PGSTALL_RP__MAX; ++p)
+    if (p != PGSTALL_RP_FORK && p != PGSTALL_RP_EXIT) EXPECT_EQ(drops[p], 0u) << pgstall::capture::ring_probe_name(p);
+  // What is printed: ring_drops is the sum of the per-probe counts.
+  pgstall::model::RingDrops named;
+  uint64_t ring_drops = 0;
+  for (const auto& c : pgstall::capture::named_counters(*t, &named))
+    if (c.name == "ring_drops") ring_drops = c.value;
+  EXPECT_EQ(ring_drops, named.total());
+  EXPECT_EQ(named.of("sched_process_fork"), drops[PGSTALL_RP_FORK]);
+  EXPECT_EQ(named.of("sched_process_exit"), drops[PGSTALL_RP_EXIT]);
+}
+
 void block_requests_are_counted_and_timed(const Config& cfg) {
   auto t = open_tracer(cfg);
   ASSERT_TRUE(t);
@@ -433,6 +477,7 @@ TEST(Bpf, WindowsCountTheMixAndRepeatedCalls) { windows_count_the_mix_and_repeat
 TEST(Bpf, WindowsKeepTheLastCallsInOrder) { windows_keep_the_last_calls_in_order({}); }
 TEST(Bpf, ForkedChildrenAreTrackedByTheKernel) { forked_children_are_tracked_by_the_kernel({}); }
 TEST(Bpf, ExecAndExitReachTheRing) { exec_and_exit_reach_the_ring({}); }
+TEST(Bpf, AFullRingCountsEachLostRecordUnderItsProbe) { a_full_ring_counts_each_lost_record_under_its_probe({}); }
 TEST(Bpf, BlockRequestsAreCountedAndTimed) { block_requests_are_counted_and_timed({}); }
 TEST(Bpf, SleepingSyscallKnownWithoutSyscallTracing) { sleeping_syscall_known_without_syscall_tracing({}); }
 TEST(Bpf, SyscallProgramsAttachAndDetachOnDemand) { syscall_programs_attach_and_detach_on_demand({}); }
@@ -487,6 +532,9 @@ TEST(BpfFallbacks, WindowsCountTheMixAndRepeatedCalls) { windows_count_the_mix_a
 TEST(BpfFallbacks, WindowsKeepTheLastCallsInOrder) { windows_keep_the_last_calls_in_order(fallbacks()); }
 TEST(BpfFallbacks, ForkedChildrenAreTrackedByTheKernel) { forked_children_are_tracked_by_the_kernel(fallbacks()); }
 TEST(BpfFallbacks, ExecAndExitReachTheRing) { exec_and_exit_reach_the_ring(fallbacks()); }
+TEST(BpfFallbacks, AFullRingCountsEachLostRecordUnderItsProbe) {
+  a_full_ring_counts_each_lost_record_under_its_probe(fallbacks());
+}
 TEST(BpfFallbacks, BlockRequestsAreCountedAndTimed) { block_requests_are_counted_and_timed(fallbacks()); }
 TEST(BpfFallbacks, SleepingSyscallKnownWithoutSyscallTracing) {
   sleeping_syscall_known_without_syscall_tracing(fallbacks());

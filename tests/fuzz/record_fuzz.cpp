@@ -1,6 +1,6 @@
 // libFuzzer target: the recording reader and the report on arbitrary bytes.
 // Any input must give records or a clear error, never a crash, a hang or a
-// sanitizer report. Built and run briefly by scripts/test.sh (clang
+// sanitizer report. Built and run briefly (test fuzz.record) by scripts/test.sh (clang
 // -fsanitize=fuzzer,address,undefined).
 #include <cstddef>
 #include <cstdint>

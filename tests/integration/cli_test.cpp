@@ -53,8 +53,8 @@ TEST(Cli, BadValuesExit2WithOneLineNamingTheOption) {
       {"watch --duration", "--duration"},  // missing its value
       {"watch --no-such-option", "--no-such-option"},
       {"watch -v --lock-sleep 0", "--lock-sleep: '0' is not above 0"},  // -v after the subcommand
-      {"", "pgstall: a command is needed (watch, record, report, flamegraph)"},
-      {"-v nosuch", "pgstall: 'nosuch' is not a command (watch, record, report, flamegraph)"},
+      {"", "pgstall: a command is needed (watch, record, report, flamegraph, doctor)"},
+      {"-v nosuch", "pgstall: 'nosuch' is not a command (watch, record, report, flamegraph, doctor)"},
       {"report", "file"},
   };
   for (const auto& [args, says] : cases) {

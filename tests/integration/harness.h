@@ -182,6 +182,8 @@ class Watch {
   ~Watch() { stop(); }
 
   bool started() const { return started_; }
+  // Its process id while it runs (-1 after stop()).
+  pid_t pid() const { return pid_; }
 
   // Waits until a line matches; returns it (with its arrival time).
   // Lines before `from` are not considered.

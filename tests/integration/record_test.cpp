@@ -58,6 +58,31 @@ std::string temp_file(const std::string& suffix) {
   return "/tmp/pgstall-itest-" + std::to_string(getpid()) + suffix;
 }
 
+// A lock wait that began before the recording: its time is in the report's
+// Lock class, marked as a lower bound (≥), and drawn by --kind lock with the
+// stack its stall read (ProcSleep) — at least `min_s` of it.
+void expect_pre_recording_lock_time(const std::string& file, int waiter, double min_s) {
+  auto rep = run(pgstall_binary() + " report --json " + file);
+  ASSERT_EQ(rep.status, 0) << rep.err;
+  auto j = Json::parse(rep.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << rep.out;
+  const auto& lock = j["offcpu_by_class"]["Lock"];
+  ASSERT_TRUE(lock.is_object()) << j["offcpu_by_class"].dump();
+  EXPECT_GE(lock["seconds"].get<double>(), min_s) << lock.dump();
+  EXPECT_TRUE(lock.value("lower_bound", false)) << lock.dump();
+  auto text = run(pgstall_binary() + " report " + file);
+  ASSERT_EQ(text.status, 0) << text.err;
+  const auto at = text.out.find("OFF-CPU TIME BY WAIT CLASS");
+  ASSERT_NE(at, std::string::npos) << text.out;
+  const auto line = text.out.find("Lock", at);
+  ASSERT_NE(line, std::string::npos) << text.out;
+  EXPECT_NE(text.out.substr(line, text.out.find('\n', line) - line).find("≥"), std::string::npos) << text.out;
+  auto fl = run(pgstall_binary() + " flamegraph " + file + " --kind lock --format folded --pid " +
+                std::to_string(waiter));
+  ASSERT_EQ(fl.status, 0) << fl.err;
+  EXPECT_GE(folded(fl.out).weight_with("ProcSleep"), static_cast<uint64_t>(min_s * 1e9)) << fl.out;
+}
+
 }  // namespace
 
 TEST(RecordTest, RowLockRecordingReportsTheWaitAndDrawsProcSleep) {
@@ -118,8 +143,10 @@ TEST(RecordTest, RowLockRecordingReportsTheWaitAndDrawsProcSleep) {
   EXPECT_NE(text.out.find("lock-sleep"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("TOP OFF-CPU STACKS"), std::string::npos) << text.out;
 
-  // The waiter's off-CPU time: the lock sleep through ProcSleep is at least
-  // 90 % of it.
+  // The waiter's off-CPU time while in work: the lock sleep through ProcSleep
+  // is at least 90 % of it. Its wait for its client's next statement after
+  // the UPDATE (secure_read) is not work; it is counted up to the end of the
+  // recording (sleeps still under way at the end count), so it is left out.
   auto off = run(pgstall_binary() + " flamegraph " + file + " --kind offcpu --format folded --pid " +
                  std::to_string(waiter));
   ASSERT_EQ(off.status, 0) << off.err;
@@ -128,7 +155,8 @@ TEST(RecordTest, RowLockRecordingReportsTheWaitAndDrawsProcSleep) {
   ASSERT_EQ(lock.status, 0) << lock.err;
   auto fo = folded(off.out), fl = folded(lock.out);
   ASSERT_GT(fo.total, 0u);
-  EXPECT_GE(fl.weight_with("ProcSleep"), fo.total * 9 / 10) << "off-CPU:\n" << fo.head() << "lock:\n" << fl.head();
+  const uint64_t in_work = fo.total - fo.weight_with("secure_read");
+  EXPECT_GE(fl.weight_with("ProcSleep"), in_work * 9 / 10) << "off-CPU:\n" << fo.head() << "lock:\n" << fl.head();
 
   // The SVG: written, self-contained, with the frame in it.
   const std::string svg = temp_file(".svg");
@@ -248,9 +276,9 @@ TEST(RecordTest, StallUnderWayBeforeRecordingHasItsStack) {
   Scenario s("rowlock");
   ASSERT_TRUE(s.ok());
   const int waiter = s.pid("WAITER_PID");
-  // Not a synchronisation (the scenario saw the wait begin): the stall is a
-  // second old when the recorder starts, as at 3 a.m.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // Not a synchronisation (the scenario saw the wait begin): the stall is
+  // older than the recorder, as at 3 a.m., and past its deadlock check (1 s).
+  std::this_thread::sleep_for(1500ms);
   const std::string file = temp_file("-pre.pgstall");
   Watch w({"--data-dir", env["PGSTALL_PGDATA"], "--lock-sleep", "2s", "-o", file, "-d", "30s"}, "record");
   ASSERT_TRUE(w.started()) << w.dump();
@@ -264,8 +292,32 @@ TEST(RecordTest, StallUnderWayBeforeRecordingHasItsStack) {
   auto has = [&](const std::string& n) { return std::find(f.begin(), f.end(), n) != f.end(); };
   EXPECT_TRUE(has("ProcSleep") && has("WaitEventSetWait") && has("epoll_wait")) << d["stack"].dump();
   EXPECT_TRUE(!f.empty() && f.back().find("[k]") != std::string::npos) << d["stack"].dump();  // kernel frames last
-  s.stop();
+  std::this_thread::sleep_for(1s);  // not a synchronisation: the wait goes on a little longer
+  s.stop();                         // the holder commits: the sleep older than the recorder ends
+  std::this_thread::sleep_for(1s);  // not a synchronisation: a drain or two after the wake
   EXPECT_EQ(w.stop(), 0);
+  expect_pre_recording_lock_time(file, waiter, 3.0);
+  unlink(file.c_str());
+}
+
+// The same stall still going when the recording ends: the sleep in progress
+// is in the off-CPU time too (the kernel adds a sleep only when it ends).
+TEST(RecordTest, StallStillUnderWayWhenTheRecordingEndsCountsInTheFlameGraph) {
+  ASSERT_EQ(geteuid(), 0u) << "integration tests need root";
+  auto env = cluster_env(true);
+  Scenario s("rowlock");
+  ASSERT_TRUE(s.ok());
+  const int waiter = s.pid("WAITER_PID");
+  std::this_thread::sleep_for(1500ms);  // as above: older than the recorder, past its deadlock check
+  const std::string file = temp_file("-inflight.pgstall");
+  Watch w({"--data-dir", env["PGSTALL_PGDATA"], "--lock-sleep", "2s", "-o", file, "-d", "6s"}, "record");
+  ASSERT_TRUE(w.started()) << w.dump();
+  ASSERT_TRUE(w.wait_for(is_stall("lock-sleep", waiter), 8s)) << w.dump();
+  EXPECT_EQ(w.wait_exit(20s), 0) << w.dump();
+  ASSERT_EQ(psql("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " + std::to_string(waiter)), "Lock")
+      << "the waiter must still wait when the recording ends";
+  expect_pre_recording_lock_time(file, waiter, 5.0);
+  s.stop();
   unlink(file.c_str());
 }
 

@@ -107,17 +107,22 @@ TEST(View, StallsOnTopAndCutToTheTerminal) {
   EXPECT_EQ(text.find("129"), std::string::npos);  // cut to the height
   // Header, stall, blank, column names: 5 of the 30 rows fit in 9 lines.
   EXPECT_NE(text.find("… 25 more"), std::string::npos) << text;
-  // A stall line wider than the terminal wraps (at most 3 lines), so its end
-  // (the blocker) stays on screen.
+  // A stall line wider than the terminal wraps, so its end (the blocker)
+  // stays on screen. Issue 12 changed how: at spaces (it used to cut
+  // mid-word at the width); only a word longer than a line is cut.
   const std::string longline = "STALL lock-sleep 6.0s pid 4242 — " + std::string(70, 'x') + " blocked by pid 4100";
   text = output::render_view(h, {longline}, rows, 60, 20);
-  // 60 columns: 33 of prefix and 27 x; then 6 of indent, 43 x and " blocked by"; then the rest.
-  EXPECT_NE(text.find("      " + std::string(43, 'x') + " blocked by\x1b"), std::string::npos) << text;
-  EXPECT_NE(text.find("\n\x1b[1;31m       pid 4100\x1b"), std::string::npos) << text;
+  // 60 columns: the 32 columns before the long word; then 6 of indent and
+  // the word's first 54; then the indent, its last 16 and the rest.
+  EXPECT_NE(text.find("\x1b[1;31mSTALL lock-sleep 6.0s pid 4242 —\x1b[0m\x1b[K\r\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\x1b[1;31m      " + std::string(54, 'x') + "\x1b[0m\r\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\x1b[1;31m      " + std::string(16, 'x') + " blocked by pid 4100\x1b"), std::string::npos)
+      << text;
   // Everything fits: no ellipsis.
   rows.resize(3);
   text = output::render_view(h, {"STALL lock-sleep 6.0s pid 4242 — x"}, rows, 60, 10);
-  EXPECT_NE(text.find("    102 "), std::string::npos) << text;
+  // The PID column is as wide as the widest pid (issue 12: room for TITLE).
+  EXPECT_NE(text.find(" 102 "), std::string::npos) << text;
   EXPECT_EQ(text.find("…"), std::string::npos) << text;
 }
 
@@ -131,7 +136,8 @@ TEST(View, UncountedRatesAndTracingState) {
   rows[1].sys_rate = 1234;
   auto text = output::render_view(h, {}, rows, 200, 20);
   EXPECT_NE(text.find("syscall tracing off"), std::string::npos);
-  auto row0 = text.substr(text.find("    100 "), text.find('\n', text.find("    100 ")) - text.find("    100 "));
+  ASSERT_NE(text.find(" 100 "), std::string::npos) << text;
+  auto row0 = text.substr(text.find(" 100 "), text.find('\n', text.find(" 100 ")) - text.find(" 100 "));
   EXPECT_NE(row0.find(" - "), std::string::npos) << row0;
   EXPECT_EQ(row0.find("-1"), std::string::npos) << row0;
   EXPECT_NE(text.find("1234"), std::string::npos);
@@ -165,4 +171,30 @@ TEST(Syscalls, NamesNumbersAndClasses) {
   EXPECT_EQ(model::syscall_number("read"), 0);
   EXPECT_EQ(model::syscall_number("epoll_wait"), 232);
 #endif
+}
+
+// A stall whose input lost ring records says so, in JSON and in its line;
+// a complete one carries no such key.
+TEST(Format, InputIncompleteIsSaidAtStartAndEnd) {
+  auto e = lock_event();
+  auto j = output::event_json(e, title(), output::Clock(0));
+  EXPECT_FALSE(j.contains("input_incomplete"));
+  EXPECT_EQ(output::event_line(e, title(), output::Clock(0)).find("input incomplete"), std::string::npos);
+  e.stall.input_lost = {{"sched_process_fork", 1000}, {"sched_process_exit", 234}};
+  j = output::event_json(e, title(), output::Clock(0));
+  EXPECT_EQ(j["input_incomplete"], nlohmann::json({"sched_process_exit", "sched_process_fork"}));
+  EXPECT_EQ(j["input_lost"]["sched_process_fork"], 1000);
+  const auto line = output::event_line(e, title(), output::Clock(0));
+  EXPECT_NE(line.find(" (input incomplete: 1,234 ring records lost: sched_process_exit 234, sched_process_fork 1,000)"),
+            std::string::npos)
+      << line;
+  e.type = detect::Event::Type::End;
+  e.woken_by = 4100;
+  e.duration_s = 320.06;
+  e.stall.input_lost = {{"sched_switch", 1}};
+  j = output::event_json(e, title(), output::Clock(0));
+  EXPECT_EQ(j["input_incomplete"], nlohmann::json({"sched_switch"}));
+  EXPECT_EQ(output::event_line(e, title(), output::Clock(0)),
+            "END   lock-sleep pid 4242 after 320.1s (woken by pid 4100) (input incomplete: 1 ring record lost: "
+            "sched_switch 1)");
 }

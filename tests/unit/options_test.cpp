@@ -3,12 +3,17 @@
 // each refusal naming the option in one line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
 #include "detect/kind.h"
 #include "detect/registry.h"
 #include "enrich/sql.h"
+#include "model/datadir.h"
 #include "model/duration.h"
 
 using namespace pgstall;
@@ -122,4 +127,90 @@ TEST(DsnOption, LibpqReadsItOrSaysWhyNot) {
     EXPECT_TRUE(one_line(r.error().message)) << r.error().message;
   }
   EXPECT_NE(enrich::check_dsn("hots=/tmp").error().message.find("hots"), std::string::npos);
+}
+
+// -p/--pid of doctor: a process id or one line saying why not.
+TEST(PidOption, RefusesWhatIsNotAProcessId) {
+  for (const std::string bad : {"", "0", "000", "-1", "x", "12a", "1e3", "4294967296", "9999999999", " 1"})
+    EXPECT_EQ(model::pid_option_error(bad), "'" + bad + "' is not a process id") << bad;
+  for (const std::string good : {"1", "4100", "4194304", "007"}) EXPECT_EQ(model::pid_option_error(good), "") << good;
+}
+
+// Flagged by tests/fuzz/options_fuzz.cpp's properties: 1e306h is finite as typed but not in
+// seconds; parse_duration_s said +inf (callers with no upper bound took it).
+TEST(DurationOption, RefusesWhatOverflowsOnceInSeconds) {
+  EXPECT_FALSE(model::parse_duration_s("1e306h"));
+  EXPECT_FALSE(model::parse_duration_s("1.7e308min"));
+  EXPECT_DOUBLE_EQ(*model::parse_duration_s("1e300h"), 3.6e303);
+  EXPECT_EQ(model::parse_duration_option("--duration", "1e306h").error().message,
+            "--duration: '1e306h' is not a duration (try 5s, 500ms, 2m)");
+}
+
+namespace {
+
+// The real option definitions of one command, parsed as main.cpp does.
+struct Parsed {
+  CLI::App app{"pgstall"};
+  cli::WatchOptions watch, record;
+  cli::ReportOptions report;
+  cli::FlamegraphOptions fg;
+  std::string error;  // what CLI11 refused, "" when parsed
+
+  explicit Parsed(std::vector<std::string> args) {
+    record.record = true;
+    watch.add_to(*app.add_subcommand("watch"));
+    record.add_record_to(*app.add_subcommand("record"));
+    report.add_to(*app.add_subcommand("report"));
+    fg.add_to(*app.add_subcommand("flamegraph"));
+    std::reverse(args.begin(), args.end());
+    try {
+      app.parse(args);
+    } catch (const CLI::ParseError& e) {
+      error = e.what();
+    }
+  }
+};
+
+}  // namespace
+
+// Flagged by tests/fuzz/options_fuzz.cpp's properties: CLI11 reads integers as strtoll with
+// base 0 does, so `--pid 010` watched pid 8 and `--top 0x10` listed 16.
+TEST(IntegerOptions, AreReadInDecimalOrRefused) {
+  EXPECT_EQ(Parsed({"watch", "--pid", "010"}).watch.pids, std::vector<int>{10});
+  EXPECT_EQ(Parsed({"watch", "-p", "4100", "-p", "0004200"}).watch.pids, (std::vector<int>{4100, 4200}));
+  EXPECT_EQ(Parsed({"report", "f", "--top", "010"}).report.top, 10);
+  EXPECT_EQ(Parsed({"report", "f", "--pid", "0042"}).report.pid, 42);
+  EXPECT_EQ(Parsed({"flamegraph", "f", "--pid", "010"}).fg.pid, 10);
+  EXPECT_EQ(Parsed({"record", "-o", "x", "--oncpu-hz", "099"}).record.oncpu_hz, 99);
+  EXPECT_EQ(Parsed({"watch", "--pid", "0x10"}).error, "--pid: '0x10' is not a process id");
+  EXPECT_EQ(Parsed({"watch", "--pid", "000"}).error, "--pid: '0' is not a process id");
+  EXPECT_EQ(Parsed({"report", "f", "--top", "0x10"}).error, "--top: '0x10' is not a whole number");
+  EXPECT_EQ(Parsed({"report", "f", "--top", " 5"}).error, "--top: ' 5' is not a whole number");
+  EXPECT_EQ(Parsed({"record", "-o", "x", "--oncpu-hz", "+5"}).error, "--oncpu-hz: '+5' is not a whole number");
+  // flamegraph --pid took any integer (-5 too); now a process id like report's.
+  EXPECT_EQ(Parsed({"flamegraph", "f", "--pid", "-5"}).error, "--pid: '-5' is not a process id");
+  EXPECT_FALSE(Parsed({"flamegraph", "f", "--pid", "0"}).error.empty());
+  EXPECT_TRUE(Parsed({"report", "f", "--top", "30", "--pid", "4242"}).error.empty());
+}
+
+// Found by tests/fuzz/options_fuzz.cpp: a value given empty was read as the
+// option left out: `--duration ''` ran until Ctrl-C, `--lock-sleep ''` kept
+// the default, `--folded ''` wrote nothing.
+TEST(EmptyValues, AreRefusedNotReadAsLeftOut) {
+  const std::string why = "an empty value (leave the option out instead)";
+  EXPECT_EQ(Parsed({"watch", "--duration", ""}).error, "--duration: " + why);
+  EXPECT_EQ(Parsed({"watch", "--lock-sleep", ""}).error, "--lock-sleep: " + why);
+  EXPECT_EQ(Parsed({"watch", "--lock-sleep="}).error, "--lock-sleep: 1 required TEXT missing");  // CLI11's own
+  EXPECT_EQ(Parsed({"watch", "--hot-loop-rate", ""}).error, "--hot-loop-rate: " + why);
+  EXPECT_EQ(Parsed({"watch", "--folded", ""}).error, "--folded: " + why);
+  EXPECT_EQ(Parsed({"watch", "--dsn", ""}).error, "--dsn: " + why);
+  EXPECT_EQ(Parsed({"watch", "-D", ""}).error, "--data-dir: " + why);
+  EXPECT_EQ(Parsed({"record", "-o", ""}).error, "--output: an empty value");  // required: no "leave it out"
+  EXPECT_EQ(Parsed({"report", ""}).error, "file: an empty value");
+  EXPECT_EQ(Parsed({"flamegraph", "f", "-o", ""}).error, "--output: " + why);
+  // Left out, they keep their meaning.
+  Parsed ok({"watch", "--lock-sleep", "2s"});
+  EXPECT_TRUE(ok.error.empty()) << ok.error;
+  EXPECT_TRUE(ok.watch.duration.empty());
+  EXPECT_EQ(ok.watch.thresholds.at("lock_sleep_s"), "2s");
 }

@@ -472,6 +472,33 @@ TEST(Report, PidKeepsOnlyThatBackend) {
   EXPECT_EQ(h["stalls"][0]["kind"], "io-wait");
 }
 
+// A sleep older than the recording: its stack's weight, its class and the
+// top stack it is part of are lower bounds, in JSON and as "≥" in text; the
+// other classes are not.
+TEST(Report, SeededSleepTimeIsALowerBound) {
+  const nlohmann::json entries = {
+      {{"kind", "offcpu"}, {"class", "Lock"}, {"pid", 4242}, {"tgid", 4242}, {"backend_type", "client backend"},
+       {"weight", 8'000'000'000}, {"lower_bound", true}, {"frames", {"main", "ProcSleep"}}},
+      {{"kind", "offcpu"}, {"class", "Lock"}, {"pid", 4242}, {"tgid", 4242}, {"backend_type", "client backend"},
+       {"weight", 1'000'000'000}, {"frames", {"main", "ProcSleep"}}},
+      {{"kind", "offcpu"}, {"class", "IO"}, {"pid", 4243}, {"tgid", 4243}, {"weight", 500'000'000},
+       {"frames", {"main", "pread"}}},
+  };
+  std::string f = header() + encode(Type::Meta, {{"pgstall", "t"}});
+  f += encode(Type::Stacks, {{"ts", 1}, {"entries", entries}});
+  const auto r = load(parse(f));
+  const auto j = report_json(r, 5);
+  EXPECT_EQ(j["offcpu_by_class"]["Lock"]["lower_bound"], true);
+  EXPECT_EQ(j["offcpu_by_class"]["Lock"]["seconds"], 9.0);  // both sleeps, one stack
+  EXPECT_EQ(j["offcpu_by_class"]["IO"]["lower_bound"], false);
+  ASSERT_EQ(j["top_offcpu"].size(), 2u);
+  EXPECT_EQ(j["top_offcpu"][0]["lower_bound"], true);
+  EXPECT_EQ(j["top_offcpu"][1]["lower_bound"], false);
+  const auto text = report_text(r, 5);
+  EXPECT_NE(text.find("  Lock         ≥9.00s"), std::string::npos) << text;
+  EXPECT_NE(text.find("  IO            0.50s"), std::string::npos) << text;
+}
+
 // A damaged file reports what it could read and says what was skipped,
 // instead of "the recorder was killed".
 TEST(Report, DamageIsNamedNotBlamedOnAKill) {

@@ -49,7 +49,7 @@ PGSTALL_FIELD(pgstall_pg_wait, lwlock_mode, 40, 4);
 PGSTALL_FIELD(pgstall_pg_wait, lwlock_stack_id, 44, 4);
 PGSTALL_FIELD(pgstall_pg_wait, lwlock_tranche, 48, 32);
 
-static_assert(sizeof(pgstall_thread_state) == 1584);
+static_assert(sizeof(pgstall_thread_state) == 1592);
 PGSTALL_FIELD(pgstall_thread_state, flags, 0, 4);
 PGSTALL_FIELD(pgstall_thread_state, tgid, 4, 4);
 PGSTALL_FIELD(pgstall_thread_state, sc_nr, 8, 4);
@@ -84,6 +84,7 @@ PGSTALL_FIELD(pgstall_thread_state, sleep_pc, 1552, 8);
 PGSTALL_FIELD(pgstall_thread_state, sleep_sp, 1560, 8);
 PGSTALL_FIELD(pgstall_thread_state, sleep_fp, 1568, 8);
 PGSTALL_FIELD(pgstall_thread_state, runq_total_ns, 1576, 8);
+PGSTALL_FIELD(pgstall_thread_state, nr_wakeups, 1584, 8);
 
 static_assert(sizeof(pgstall_offcpu_key) == 32);
 PGSTALL_FIELD(pgstall_offcpu_key, tgid, 0, 4);
@@ -93,7 +94,7 @@ PGSTALL_FIELD(pgstall_offcpu_key, ustack, 12, 4);
 PGSTALL_FIELD(pgstall_offcpu_key, state, 16, 4);
 PGSTALL_FIELD(pgstall_offcpu_key, sc_nr, 20, 4);
 PGSTALL_FIELD(pgstall_offcpu_key, pg, 24, 4);
-PGSTALL_FIELD(pgstall_offcpu_key, _pad, 28, 4);
+PGSTALL_FIELD(pgstall_offcpu_key, seeded, 28, 4);
 
 static_assert(sizeof(pgstall_offcpu_val) == 16);
 PGSTALL_FIELD(pgstall_offcpu_val, ns, 0, 8);

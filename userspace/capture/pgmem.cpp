@@ -12,6 +12,7 @@
 #include <bit>
 #include <cerrno>
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -126,6 +127,13 @@ Result<std::optional<model::MapsLine>> find_mapping(int pid, Match match) {
   return {std::nullopt};
 }
 
+// All of len bytes at addr in pid's memory, or false.
+bool read_whole(int pid, uint64_t addr, void* buf, size_t len) {
+  iovec local{buf, len};
+  iovec remote{reinterpret_cast<void*>(addr), len};
+  return ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+}
+
 }  // namespace
 
 std::optional<std::string> unsupported_reason(const PgExecutable& exe, int pg_major) {
@@ -191,9 +199,11 @@ Result<PgExecutable> inspect_executable(const symbols::ElfFile& elf) {
                         [&x](const symbols::ElfSymbol& s) {
                           if (!x.wait_event_ptr && s.type == STT_OBJECT && s.name == "my_wait_event_info")
                             x.wait_event_ptr = s.value;
+                          else if (!x.be_entry_ptr && s.type == STT_OBJECT && s.name == "MyBEEntry")
+                            x.be_entry_ptr = s.value;
                           else if (!x.is_postgres && s.type == STT_FUNC && s.name == "PostgresMain")
                             x.is_postgres = true;
-                          return !(x.wait_event_ptr && x.is_postgres);
+                          return !(x.wait_event_ptr && x.be_entry_ptr && x.is_postgres);
                         });
   }
 
@@ -280,6 +290,7 @@ Result<WaitEventReader::Target> WaitEventReader::resolve(int pid) {
                 " in /proc/" + std::to_string(pid) + "/maps");
   const uint64_t bias = (*mapping)->start - exe->load_vaddr;
   t.ptr_addr = bias + *exe->wait_event_ptr;
+  if (exe->be_entry_ptr) t.be_addr = bias + *exe->be_entry_ptr;
   return t;
 }
 
@@ -358,6 +369,36 @@ std::optional<uint64_t> WaitEventReader::wait_event_target(int pid) const {
   const auto it = pids_.find(pid);
   if (it == pids_.end() || !it->second.last_target) return std::nullopt;
   return it->second.last_target;
+}
+
+std::optional<int64_t> WaitEventReader::statement_start(int pid) {
+  const auto it = pids_.find(pid);
+  if (it == pids_.end() || !it->second.be_addr || it->second.exe->ptr_size != 8) return std::nullopt;
+  Target& t = it->second;
+  if (!t.be_entry) {
+    // NULL until the backend has its entry (pgstat_beinit), then fixed for
+    // its life: read once.
+    uint64_t entry = 0;
+    if (!read_whole(pid, t.be_addr, &entry, sizeof entry)) return std::nullopt;
+    if (entry == 0 || entry % alignof(int64_t) != 0) return std::nullopt;
+    t.be_entry = entry;
+  }
+  // PgBackendStatus begins the same way in 13-18 (backend_status.h, pgstat.h
+  // in 13): int st_changecount, int st_procpid, BackendType st_backendType,
+  // then TimestampTz st_proc_start, st_xact_start_timestamp,
+  // st_activity_start_timestamp at byte 32.
+  struct Head {
+    int32_t changecount, procpid, backend_type, pad;
+    int64_t proc_start, xact_start, activity_start;
+  } head{};
+  static_assert(offsetof(Head, activity_start) == 32);
+  if (!read_whole(pid, t.be_entry, &head, sizeof head) || head.procpid != pid || head.proc_start <= 0 ||
+      head.activity_start < 0) {
+    // Not this backend's entry (yet, or any more; or a pid namespace): ask again next time.
+    t.be_entry = 0;
+    return std::nullopt;
+  }
+  return head.activity_start;
 }
 
 void WaitEventReader::forget(int pid) { pids_.erase(pid); }

@@ -37,6 +37,9 @@ struct PgExecutable {
   bool is_postgres = false;  // defines PostgresMain
   bool has_symbols = false;  // has a .dynsym or .symtab at all
   std::optional<uint64_t> wait_event_ptr;  // link-time address of my_wait_event_info
+  // Link-time address of `PgBackendStatus *MyBEEntry` (14+: backend_status.c
+  // exports it): the backend's pg_stat_activity entry in shared memory.
+  std::optional<uint64_t> be_entry_ptr;
   // The first PT_LOAD (lowest p_vaddr), rounded down to the page: the kernel
   // maps file offset `load_offset` at runtime address bias + `load_vaddr`.
   uint64_t load_vaddr = 0;
@@ -92,6 +95,14 @@ class WaitEventReader {
   // (before that, a process-local dummy).
   std::optional<uint64_t> wait_event_target(int pid) const;
 
+  // When pid's current top-level statement began (pg_stat_activity's
+  // query_start: st_activity_start_timestamp, µs since 2000-01-01), read from
+  // shared memory through MyBEEntry; 0 when none yet; nullopt when it cannot
+  // be read (no MyBEEntry symbol, no entry yet, or the entry does not name
+  // pid). Only after a read() of pid succeeded. Statements run from inside
+  // a function (SPI) do not change it: a loop inside one statement keeps it.
+  std::optional<int64_t> statement_start(int pid);
+
   // Drops pid's cached address (call when it exits; a recycled pid is caught
   // anyway by its start time).
   void forget(int pid);
@@ -111,6 +122,8 @@ class WaitEventReader {
     uint64_t starttime = 0;  // /proc/PID/stat field 22
     uint64_t ptr_addr = 0;
     uint64_t last_target = 0;  // what my_wait_event_info held at the last read
+    uint64_t be_addr = 0;      // runtime address of MyBEEntry; 0 without the symbol
+    uint64_t be_entry = 0;     // what MyBEEntry held (set once, at backend start); 0 until read
     int pg_major = 0;
     std::shared_ptr<const PgExecutable> exe;
   };

@@ -45,6 +45,7 @@ pgstall_thread_state seed_from_proc(ProcInfo& p, const Tracer& tracer) {
     const uint64_t since = now - std::min<uint64_t>(now, static_cast<uint64_t>(age * 1e9));
     seed.offcpu_since_ns = since;
     seed.offcpu_state = st->state == 'D' ? 2 : 1;
+    seed.flags |= PGSTALL_F_SEEDED_SLEEP;  // aggregated at its wake, stackless, as a lower bound
     if (auto sc = model::proc_syscall(p.pid)) {
       seed.sc_nr = sc->nr;
       seed.sc_start_ns = since;
@@ -124,7 +125,10 @@ Result<void> Processes::start() {
   std::set<std::string> targets;
   for (const auto& d : dirs_) targets.insert(d.path);
   waits_ = TargetWaits(targets);
+  // What runs now was running before pgstall: no postmaster_start notice.
+  starting_ = true;
   rescan();
+  starting_ = false;
   return {};
 }
 
@@ -165,6 +169,7 @@ void Processes::add(int pid, int ppid, int postmaster, bool from_fork, const std
   p.ppid = ppid;
   p.postmaster = postmaster;
   p.first_seen_ns = monotonic_ns();
+  if (auto st = model::read_proc_stat(pid)) p.start_ticks = st->starttime_ticks;
   if (auto cwd = model::proc_cwd(postmaster)) p.data_dir = *cwd;
   if (auto pm = procs_.find(postmaster); pm != procs_.end()) {
     p.pg_major = pm->second.pg_major;
@@ -187,7 +192,7 @@ void Processes::add(int pid, int ppid, int postmaster, bool from_fork, const std
       if (auto usdt = tracer_.attach_usdt(pid); !usdt)
         notices_.push_back(fmt::format("postmaster {}: {}; lock tags and LWLock tranches come from the wait "
                                        "event only", pid, usdt.error().message));
-    events_.push_back({"postmaster_start", pid, "postmaster", p.data_dir});
+    events_.push_back({"postmaster_start", pid, "postmaster", p.data_dir, starting_});
   } else if (p.title.type == model::BackendType::Unknown) {
     p.start_pending = true;  // a child sets its title just after the fork (seen forking or in /proc)
   } else {
@@ -211,6 +216,7 @@ void Processes::remove(int pid, const char* why) {
   // Its last words: the detectors end its stalls with what woke it.
   model::Snapshot last;
   last.pid = pid;
+  last.start_ticks = it->second.start_ticks;
   last.exited = true;
   last.title = it->second.title;
   last.long_sleep_end_ns = it->second.long_sleep_end_ns;
@@ -220,6 +226,21 @@ void Processes::remove(int pid, const char* why) {
   tracer_.untrack(pid);
   if (on_removed_) on_removed_(pid);
   procs_.erase(it);
+}
+
+bool Processes::drop_if_reused(int pid, uint64_t start_ticks) {
+  auto it = procs_.find(pid);
+  if (it == procs_.end() || !it->second.start_ticks) return false;
+  if (!start_ticks) {
+    auto st = model::read_proc_stat(pid);
+    if (!st) return false;  // gone: its exit, or the next rescan, removes it
+    start_ticks = st->starttime_ticks;
+  }
+  if (start_ticks == it->second.start_ticks) return false;
+  // Its exit was not seen (a ring record lost, or not drained yet when the
+  // pid came back): it ends here, before anything of the new one is read.
+  remove(pid, "exited");
+  return true;
 }
 
 void Processes::exited(int pid) {
@@ -247,6 +268,7 @@ bool Processes::add_found(const std::map<int, model::ProcStat>& pg) {
 
 void Processes::rescan() {
   auto pg = postgres_in_proc(self_);
+  for (const auto& [pid, st] : pg) drop_if_reused(pid, st.starttime_ticks);
   // A postmaster just tracked (a server starting: its startup process
   // among them): children it forked between the scan and the tracking are
   // in a second look; those after, the kernel follows from their fork.
@@ -264,26 +286,48 @@ void Processes::rescan() {
 }
 
 void Processes::refresh_titles() {
+  std::vector<int> reused;
   for (auto& [pid, p] : procs_) {
-    // /proc/PID/cmdline reads the process's memory under its mmap lock: skip
-    // a process asleep in D state, which may hold it (see the snapshots).
-    if (auto st = tracer_.state(pid); st && !st->oncpu_since_ns && model::task_state_char(st->offcpu_state) == 'D')
-      continue;
-    if (auto cmd = model::proc_cmdline(pid); cmd && *cmd != p.raw_cmdline) set_title(p, *cmd);
+    // /proc/PID/cmdline reads the process's memory under its mmap lock: not
+    // for a process asleep in D state, which may hold it (see the
+    // snapshots). Its start is still announced in time.
+    const auto st = tracer_.state(pid);
+    const bool d_state = st && !st->oncpu_since_ns && model::task_state_char(st->offcpu_state) == 'D';
+    std::optional<std::string> cmd;
+    if (!d_state && ran_since(st ? &*st : nullptr, p.title_read_switches)) {
+      cmd = model::proc_cmdline(pid);
+      if (cmd && st) p.title_read_switches = st->nr_switches;
+    }
+    if (cmd && *cmd != p.raw_cmdline) {
+      // A new title may be another process's that took the pid since.
+      const auto stat = model::read_proc_stat(pid);
+      if (stat && p.start_ticks && stat->starttime_ticks != p.start_ticks) {
+        reused.push_back(pid);
+        continue;
+      }
+      set_title(p, *cmd);
+    }
     if (p.start_pending &&
         (p.title.type != model::BackendType::Unknown || monotonic_ns() - p.first_seen_ns >= kTitleWaitNs))
       announce(p);
   }
+  for (int pid : reused) drop_if_reused(pid);
 }
 
 void Processes::forked(int parent_tgid, int child_pid) {
   auto parent = procs_.find(parent_tgid);
   if (parent == procs_.end()) return;
+  // The pid may still name a process whose exit we have not seen.
+  if (drop_if_reused(child_pid)) parent = procs_.find(parent_tgid);
+  if (parent == procs_.end()) return;
   add(child_pid, parent->first, parent->second.postmaster, true);
 }
 
 void Processes::exec_seen(int pid) {
-  if (auto it = procs_.find(pid); it != procs_.end()) it->second.raw_cmdline.clear();  // re-read on the next rescan
+  if (auto it = procs_.find(pid); it != procs_.end()) {  // re-read on the next rescan
+    it->second.raw_cmdline.clear();
+    it->second.title_read_switches = it->second.memory_read_switches = ProcInfo::kNeverRead;
+  }
 }
 
 void Processes::long_sleep_ended(int pid, uint64_t end_ns, uint32_t waker_pid) {

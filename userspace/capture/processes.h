@@ -27,7 +27,18 @@ namespace pgstall::capture {
 
 // A tracked process, and what capture keeps about it between snapshots.
 struct ProcInfo : model::Process {
+  // /proc/PID/stat's start time when it was found: with the pid, who it is
+  // (a pid is reused once its process has exited; 0: it could not be read).
+  uint64_t start_ticks = 0;
   std::optional<uint32_t> last_wait_event;  // kept while the process sleeps in D state
+  std::optional<int64_t> last_statement_start;
+  // Its switch count (nr_switches) when its title, and its own fields in
+  // shared memory, were last read: only the process itself changes them, so
+  // one off CPU that has not switched since cannot have changed them (500
+  // mostly idle backends: most are not read again each tick).
+  static constexpr uint64_t kNeverRead = ~uint64_t{0};
+  uint64_t title_read_switches = kNeverRead;
+  uint64_t memory_read_switches = kNeverRead;
   uint64_t first_seen_ns = 0;
   // New, its title still the postmaster's: backend_start waits until it
   // says what it is (or a second has passed).
@@ -43,6 +54,13 @@ struct ProcInfo : model::Process {
   std::string fd_cache;
   model::FileClass fd_cache_class = model::FileClass::Unknown;
 };
+
+// Whether a process may have run since `read_switches` (its nr_switches when
+// something it alone writes was last read): on CPU now, switched since, or
+// unknown (no state, never read).
+inline bool ran_since(const pgstall_thread_state* st, uint64_t read_switches) {
+  return !st || st->oncpu_since_ns || read_switches == ProcInfo::kNeverRead || st->nr_switches != read_switches;
+}
 
 struct Targets {
   std::vector<int> pids;               // --pid: postmasters (or any of their processes)
@@ -100,6 +118,9 @@ class Processes {
   void add(int pid, int ppid, int postmaster, bool from_fork, const std::string& target = {});
   bool seed_and_track(ProcInfo& p);
   void remove(int pid, const char* why);
+  // The process tracked under pid has exited and pid names another one now
+  // (start time seen: `start_ticks`, 0 = read it): drop the old one.
+  bool drop_if_reused(int pid, uint64_t start_ticks = 0);
   void update_waits();
   std::string why_waiting(const TargetWaits::Began& b) const;
 
@@ -116,6 +137,7 @@ class Processes {
   std::vector<std::string> notices_;
   std::vector<model::WaitingEvent> waiting_;
   int self_ = 0;
+  bool starting_ = false;  // in start(): the processes found were already running
 };
 
 }  // namespace pgstall::capture

@@ -82,12 +82,20 @@ std::vector<model::Snapshot> Session::snapshot(uint64_t now) {
 
 void Session::steer_syscall_tracing(uint64_t now, const std::vector<model::Snapshot>& snaps) {
   if (tracer_.syscall_mode() != SyscallMode::Auto) return;
-  switch (syscall_steering_.decide(now, snaps, tracer_.syscall_tracing())) {
+  const uint64_t progressing = syscall_steering_.progressing_skipped();
+  const Steer steer = syscall_steering_.decide(now, snaps, tracer_.syscall_tracing());
+  if (progressing == 0 && syscall_steering_.progressing_skipped() > 0)
+    spdlog::debug("syscall tracing not attached for busy backends whose clients keep sending statements "
+                  "(pg_stat_activity's query_start moves): they make progress");
+  switch (steer) {
     case Steer::Attach:
       if (!tracer_.set_syscall_tracing(true)) return;
       // Windows count from here: the one in progress began untraced.
       syscall_tracing_.since_ns = windows_.count_from_next();
-      spdlog::debug("syscall tracing on: a postgres process is busy on CPU without sleeping");
+      spdlog::debug("syscall tracing on: postgres process {} is busy on CPU without waiting ({:.0f}% on CPU or runnable, {:.0f} "
+                    "sleeps or wake-ups/s)",
+                    syscall_steering_.last_busy().pid, 100 * syscall_steering_.last_busy().share,
+                    syscall_steering_.last_busy().waits_per_s);
       break;
     case Steer::Detach:
       tracer_.set_syscall_tracing(false);

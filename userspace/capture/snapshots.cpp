@@ -100,6 +100,7 @@ model::Snapshot SnapshotBuilder::one(uint64_t now, ProcInfo& p, const pgstall_th
                                      uint64_t counted_since) {
   model::Snapshot s;
   s.pid = p.pid;
+  s.start_ticks = p.start_ticks;
   s.title = p.title;
   s.on_cpu = st.oncpu_since_ns != 0;
   set_syscall(s, st);
@@ -111,6 +112,7 @@ model::Snapshot SnapshotBuilder::one(uint64_t now, ProcInfo& p, const pgstall_th
   s.runq_ns = st.runq_total_ns + (preempted && now > st.offcpu_since_ns ? now - st.offcpu_since_ns : 0);
   s.nr_syscalls = st.nr_syscalls;
   s.nr_sleeps = st.nr_sleeps;
+  s.nr_wakeups = st.nr_wakeups;
   s.last_waker_pid = st.last_waker_pid;
   s.long_sleep_end_ns = p.long_sleep_end_ns;
   s.long_sleep_waker_pid = p.long_sleep_waker_pid;
@@ -119,7 +121,7 @@ model::Snapshot SnapshotBuilder::one(uint64_t now, ProcInfo& p, const pgstall_th
   set_fd_path(s, p, now);
   set_pg_wait(s, st);
   s.pg_major = p.pg_major;
-  read_memory(s, p);
+  read_memory(s, p, st);
   if (auto c = checkpoints_.in_progress(p.postmaster); c && c->pid == p.pid)
     s.checkpoint_phase = model::checkpoint_phase(c->times).value_or("");
   s.completed_window = windows_.completed(p, st);
@@ -181,16 +183,26 @@ void SnapshotBuilder::set_pg_wait(model::Snapshot& s, const pgstall_thread_state
 // Reading another process's memory takes its mmap lock: a process asleep in
 // D state may hold it (stuck in mmap/munmap), and the read would hang the
 // whole watch. Keep the last value for those.
-void SnapshotBuilder::read_memory(model::Snapshot& s, ProcInfo& p) {
+void SnapshotBuilder::read_memory(model::Snapshot& s, ProcInfo& p, const pgstall_thread_state& st) {
   if (!wait_events_) return;
   if (!s.on_cpu && s.offcpu_state == 'D') {
     s.wait_event_info = p.last_wait_event;
     return;
   }
   if (p.pg_major < 14 || p.pg_major > model::kWaitEventMaxMajor) return;
+  // Not run since the last read: its wait event and statement start are as
+  // read then. The lock holders are other processes': read again.
+  if (p.last_wait_event && !ran_since(&st, p.memory_read_switches)) {
+    s.wait_event_info = p.last_wait_event;
+    s.statement_start = p.last_statement_start;
+    if ((*s.wait_event_info >> 24) == kWaitClassLock) s.shm_lock = read_lock_holders(p.pid, p.pg_major);
+    return;
+  }
+  p.memory_read_switches = st.nr_switches;
   const auto info = wait_reader_.read(p.pid);
   s.wait_event_info = p.last_wait_event = info ? std::optional<uint32_t>(*info) : std::nullopt;
   if (s.wait_event_info) {
+    s.statement_start = p.last_statement_start = wait_reader_.statement_start(p.pid);
     if ((*s.wait_event_info >> 24) == kWaitClassLock) s.shm_lock = read_lock_holders(p.pid, p.pg_major);
     return;
   }

@@ -69,7 +69,7 @@ class SnapshotBuilder {
   void set_syscall(model::Snapshot& s, const pgstall_thread_state& st) const;
   void set_fd_path(model::Snapshot& s, ProcInfo& p, uint64_t now) const;
   void set_pg_wait(model::Snapshot& s, const pgstall_thread_state& st) const;
-  void read_memory(model::Snapshot& s, ProcInfo& p);
+  void read_memory(model::Snapshot& s, ProcInfo& p, const pgstall_thread_state& st);
   // The PGPROC/LOCK walk behind a Lock wait event (model/lockgraph.h).
   std::optional<model::LockWaitRead> read_lock_holders(int pid, int pg_major);
 

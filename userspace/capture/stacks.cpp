@@ -6,6 +6,7 @@
 
 #include "model/procfs.h"
 #include "symbols/stall_stack.h"
+#include "util/clock.h"
 
 namespace pgstall::capture {
 
@@ -51,8 +52,35 @@ nlohmann::json StackCollector::drain(const std::map<int, ProcInfo>& procs, const
     };
     std::erase_if(d.offcpu, [&](const auto& x) { return ours(x.first.tgid); });
     std::erase_if(d.oncpu, [&](const auto& x) { return ours(x.first.tgid); });
+  }
+  // At the end, the sleeps still in progress: the kernel adds a sleep when
+  // it ends, and the longest stall of a recording is often still going.
+  if (everything) {
+    const uint64_t now = monotonic_ns();
+    for (const auto& [pid, p] : procs) {
+      auto st = tracer_.state(pid);
+      if (!st || st->oncpu_since_ns || !st->offcpu_since_ns || !st->offcpu_state || st->offcpu_since_ns >= now) continue;
+      const bool seeded = st->flags & PGSTALL_F_SEEDED_SLEEP;
+      if (!seeded && st->off_kstack == PGSTALL_NO_STACK && st->off_ustack == PGSTALL_NO_STACK) continue;
+      pgstall_offcpu_key k{};
+      k.tgid = st->tgid;
+      k.pid = static_cast<uint32_t>(pid);
+      k.kstack = seeded ? PGSTALL_NO_STACK : st->off_kstack;
+      k.ustack = seeded ? PGSTALL_NO_STACK : st->off_ustack;
+      k.state = st->offcpu_state;
+      k.sc_nr = st->sleep_sc_nr;
+      k.pg = st->off_pg;
+      k.seeded = seeded;
+      d.offcpu.push_back({k, {now - st->offcpu_since_ns, 1}});
+    }
+  }
+  if (!d.offcpu.empty() || !d.oncpu.empty()) {
     entries = namer_.name(d, frozen);
-    for (auto& e : entries) e["backend_type"] = backend_type_of(e["tgid"].get<int>(), procs);
+    for (auto& e : entries) {
+      const int tgid = e["tgid"].get<int>();
+      e["backend_type"] = backend_type_of(tgid, procs);
+      if (e["kind"] == "offcpu" && e.value("lower_bound", false)) name_seeded(e);
+    }
   }
   free_named(procs);
   return entries;
@@ -69,6 +97,29 @@ void StackCollector::free_named(const std::map<int, ProcInfo>& procs) {
     }
   }
   tracer_.forget_stacks(std::move(named));
+}
+
+void StackCollector::remember_seeded(int pid, std::vector<std::string> frames, std::string cls) {
+  if (!enabled()) return;
+  auto st = tracer_.state(pid);
+  if (!st || st->oncpu_since_ns || !(st->flags & PGSTALL_F_SEEDED_SLEEP) || frames.empty()) return;
+  seeded_[pid] = {st->offcpu_since_ns, std::move(frames), std::move(cls)};
+}
+
+// A sleep older than pgstall, aggregated stackless: the stack its stall
+// read, or a frame that says none was read (its time still counts).
+void StackCollector::name_seeded(nlohmann::json& e) {
+  const int pid = e["pid"].get<int>();
+  auto it = seeded_.find(pid);
+  if (it == seeded_.end()) {
+    e["frames"] = {"[asleep since before pgstall started: stack not read]"};
+    return;
+  }
+  e["frames"] = it->second.frames;
+  if (!it->second.cls.empty()) e["class"] = it->second.cls;
+  // Its wake ended it (or the recording did): a later seeded sleep of this
+  // pid is another process's.
+  seeded_.erase(it);
 }
 
 std::optional<StallStack> StackCollector::stall_stack(int pid, char state) {

@@ -55,9 +55,16 @@ class StackCollector {
   // memory can be read, else the kernel's frame-pointer stacks.
   std::optional<StallStack> stall_stack(int pid, char state);
 
+  // A stall's stack (root first) read while pid is in a sleep that began
+  // before pgstall: the kernel aggregates that sleep with no stack (seeded),
+  // and the drain names it with these frames and, when the stall says so,
+  // its class ("Lock", "LWLock"). Ignored for any other sleep.
+  void remember_seeded(int pid, std::vector<std::string> frames, std::string cls);
+
  private:
   std::string backend_type_of(int tgid, const std::map<int, ProcInfo>& procs) const;
   void free_named(const std::map<int, ProcInfo>& procs);
+  void name_seeded(nlohmann::json& e);
 
   Tracer& tracer_;
   symbols::Symbolizer user_;
@@ -65,6 +72,12 @@ class StackCollector {
   symbols::StackNamer namer_;
   std::map<int, std::string> types_;  // pid -> backend type, kept after it exits
   std::set<int> maps_kept_;
+  struct Seeded {
+    uint64_t since_ns = 0;
+    std::vector<std::string> frames;
+    std::string cls;
+  };
+  std::map<int, Seeded> seeded_;  // pid -> its sleep older than pgstall, as read at its stall
 };
 
 }  // namespace pgstall::capture

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
@@ -116,6 +117,26 @@ int ring_cb(void* ctx, void* data, size_t size) {
   return 0;
 }
 
+// A pidfd per tracked process here, and another per backend in the
+// wait-event reader: 500 backends take over 1,000 descriptors, and the
+// usual soft limit is 1,024 (systemd's default for services too). The hard
+// limit is ours to use; what is still short is counted (processes_untracked).
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t was = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+    spdlog::debug("open files limit raised from {} to {}", was, lim.rlim_max);
+  else
+    spdlog::debug("cannot raise the open files limit from {}: {}", was, strerror(errno));
+}
+
+// A process that could not be tracked for a reason other than being gone
+// (ESRCH from pidfd_open; ENOENT from the task storage: reaped since the
+// pidfd was opened) or not being a process (EINVAL: a thread id) is a loss.
+bool lost_track(int err) { return err != ESRCH && err != ENOENT && err != EINVAL; }
+
 }  // namespace
 
 void SkelDeleter::operator()(pgstall_bpf* s) const { pgstall_bpf__destroy(s); }
@@ -124,8 +145,18 @@ void RingDeleter::operator()(::ring_buffer* r) const { ring_buffer__free(r); }
 
 Tracer::~Tracer() = default;
 
+std::vector<std::string> Tracer::tracepoint_names() {
+  std::vector<std::string> out;
+  libbpf_set_print(libbpf_to_spdlog);
+  std::unique_ptr<pgstall_bpf, SkelDeleter> skel(pgstall_bpf__open());
+  if (!skel) return out;
+  for (const auto& spec : kProbes) out.push_back(tracepoint_of(bpf_program__section_name(spec.prog(skel.get()))));
+  return out;
+}
+
 Result<std::unique_ptr<Tracer>> Tracer::open(const Config& cfg) {
   libbpf_set_print(libbpf_to_spdlog);
+  raise_fd_limit();
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
     return fail(
         "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): pgstall's tp_btf "
@@ -427,10 +458,16 @@ uint32_t Tracer::sc_gen() const { return __atomic_load_n(&skel_->bss->sc_gen, __
 Result<void> Tracer::track(int pid, const pgstall_thread_state& seed) {
   if (pidfds_.count(pid)) return {};
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) return fail(fmt::format("pidfd_open({}): {}", pid, strerror(errno)));
+  if (!pidfd) {
+    if (lost_track(errno)) untracked_.insert(pid);
+    return fail(fmt::format("pidfd_open({}): {}", pid, strerror(errno)));
+  }
   const int key = pidfd.get();
   int rc = bpf_map_update_elem(bpf_map__fd(skel_->maps.thread_states), &key, &seed, BPF_NOEXIST);
-  if (rc != 0 && errno != EEXIST) return fail(fmt::format("cannot track pid {}: {}", pid, strerror(errno)));
+  if (rc != 0 && errno != EEXIST) {
+    if (lost_track(errno)) untracked_.insert(pid);
+    return fail(fmt::format("cannot track pid {}: {}", pid, strerror(errno)));
+  }
   pidfds_.emplace(pid, std::move(pidfd));
   return {};
 }
@@ -438,7 +475,10 @@ Result<void> Tracer::track(int pid, const pgstall_thread_state& seed) {
 bool Tracer::adopt(int pid) {
   if (pidfds_.count(pid)) return true;
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) return false;  // already gone, or a thread (not a process)
+  if (!pidfd) {
+    if (lost_track(errno)) untracked_.insert(pid);  // out of descriptors: counted, never silent
+    return false;                         // else already gone, or a thread (not a process)
+  }
   pidfds_.emplace(pid, std::move(pidfd));
   return true;
 }
@@ -495,6 +535,10 @@ std::array<uint64_t, N> sum_percpu(const bpf_map* map) {
 
 std::array<uint64_t, PGSTALL_CNT__MAX> Tracer::counters() const {
   return sum_percpu<PGSTALL_CNT__MAX>(skel_->maps.counters);
+}
+
+std::array<uint64_t, PGSTALL_RP__MAX> Tracer::ring_drops() const {
+  return sum_percpu<PGSTALL_RP__MAX>(skel_->maps.ring_drops);
 }
 
 std::vector<pgstall_blk_inflight> Tracer::block_inflight() const {
@@ -603,10 +647,39 @@ const char* counter_name(int c) {
   return "unknown";
 }
 
-std::vector<model::Counter> named_counters(const Tracer& tracer) {
+std::string_view ring_probe_name(int p) {
+  namespace rp = model::ring_probe;
+  switch (static_cast<pgstall_ring_probe>(p)) {
+    case PGSTALL_RP_SCHED_SWITCH: return rp::kSchedSwitch;
+    case PGSTALL_RP_FORK: return rp::kFork;
+    case PGSTALL_RP_EXIT: return rp::kExit;
+    case PGSTALL_RP_EXEC: return rp::kExec;
+    case PGSTALL_RP_SYS_EXIT: return rp::kSysExit;
+    case PGSTALL_RP_LOCK_WAIT_DONE: return rp::kLockWaitDone;
+    case PGSTALL_RP_LWLOCK_WAIT_DONE: return rp::kLwlockWaitDone;
+    case PGSTALL_RP_DEADLOCK: return rp::kDeadlock;
+    case PGSTALL_RP_CHECKPOINT: return rp::kCheckpoint;
+    case PGSTALL_RP__MAX: break;
+  }
+  return "unknown";
+}
+
+model::RingDrops named_ring_drops(const std::array<uint64_t, PGSTALL_RP__MAX>& counts) {
+  model::RingDrops d;
+  for (int i = 0; i < PGSTALL_RP__MAX; ++i) d.by_probe.emplace_back(ring_probe_name(i), counts[i]);
+  return d;
+}
+
+std::vector<model::Counter> named_counters(const Tracer& tracer, model::RingDrops* drops) {
   std::vector<model::Counter> out;
-  const auto c = tracer.counters();
+  auto c = tracer.counters();
+  const auto ring = named_ring_drops(tracer.ring_drops());
+  c[PGSTALL_CNT_RING_DROPS] = ring.total();  // the kernel counts them per probe only
   for (int i = 0; i < PGSTALL_CNT__MAX; ++i) out.push_back({counter_name(i), c[i], counter_is_loss(i)});
+  if (drops) *drops = ring;
+  // Userspace's own: postgres processes that could not be tracked (out of
+  // file descriptors, or the kernel refused their task storage).
+  out.push_back({"processes_untracked", tracer.untracked(), true});
   return out;
 }
 

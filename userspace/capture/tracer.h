@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -77,6 +78,8 @@ using UniqueLink = std::unique_ptr<::bpf_link, LinkDeleter>;
 // Counter names as reports print them, and which counters mean data was lost.
 const char* counter_name(int c);
 bool counter_is_loss(int c);
+// The probe a ring_drops slot (enum pgstall_ring_probe) counts for.
+std::string_view ring_probe_name(int p);
 
 using model::Probe;
 using model::UsdtProbe;
@@ -91,6 +94,10 @@ class Tracer {
   // Fails only when a required probe cannot work.
   static Result<std::unique_ptr<Tracer>> open(const Config& cfg);
 
+  // The tracepoints its programs use ("sched_switch", ...), read from the BPF
+  // object opened but not loaded: no root needed (doctor, as any user).
+  static std::vector<std::string> tracepoint_names();
+
   const std::vector<Probe>& probes() const { return probes_; }
   // What this kernel made pgstall do differently, one sentence each for the
   // operator (a raw_tp fallback, a value read another way, a feature
@@ -104,6 +111,10 @@ class Tracer {
   bool adopt(int pid);
   void untrack(int pid);
   bool tracked(int pid) const;
+  // Processes track() or adopt() could not follow for lack of resources
+  // (file descriptors, kernel memory), each pid once (it is retried at every
+  // rescan); a process already gone is not counted.
+  uint64_t untracked() const { return untracked_.size(); }
   std::optional<pgstall_thread_state> state(int pid) const;
 
   // Attaches or detaches the syscall tracepoints (only those loaded). Returns
@@ -160,8 +171,11 @@ class Tracer {
   // Drains the ring; the callback sees each record (type tag first).
   int drain(const std::function<void(const void* data, size_t size)>& cb);
 
-  // Per-CPU counters summed (indexed by pgstall_counter).
+  // Per-CPU counters summed (indexed by pgstall_counter). The kernel
+  // leaves PGSTALL_CNT_RING_DROPS at 0: ring_drops() has them, per probe.
   std::array<uint64_t, PGSTALL_CNT__MAX> counters() const;
+  // Ring records lost, per probe (indexed by pgstall_ring_probe).
+  std::array<uint64_t, PGSTALL_RP__MAX> ring_drops() const;
   std::vector<pgstall_blk_inflight> block_inflight() const;
   std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS> block_histogram() const;
 
@@ -203,6 +217,7 @@ class Tracer {
   SyscallMode mode_ = SyscallMode::Always;
   bool syscall_tracing_ = false;
   std::unordered_map<int, UniqueFd> pidfds_;  // pid -> pidfd
+  std::set<int> untracked_;
   std::vector<std::string> degradations_;
   std::string task_regs_missing_;  // why task_user_regs() cannot work here; empty: it can
   std::function<void(const void*, size_t)> cb_;
@@ -212,7 +227,10 @@ class Tracer {
 
 using pgstall::monotonic_ns;
 
-// Every counter, named, summed over CPUs.
-std::vector<model::Counter> named_counters(const Tracer& tracer);
+// Every counter, named, summed over CPUs. ring_drops is the sum of the
+// per-probe counts read in the same call; `drops`, when given, gets those.
+std::vector<model::Counter> named_counters(const Tracer& tracer, model::RingDrops* drops = nullptr);
+// The per-probe counts as named values.
+model::RingDrops named_ring_drops(const std::array<uint64_t, PGSTALL_RP__MAX>& counts);
 
 }  // namespace pgstall::capture

@@ -14,6 +14,7 @@ struct WatchOptions {
   bool json = false;
   bool plain = false;
   std::string interval = "100ms";
+  std::string ring_size = "4MiB";  // the BPF ring buffer (testing, overload studies)
   // Detector thresholds as typed, by key ("lock_sleep_s" -> "2s"); flags
   // generated from the detector registry.
   std::map<std::string, std::string> thresholds;
@@ -53,5 +54,13 @@ struct FlamegraphOptions {
   void add_to(CLI::App& app);
 };
 int run_flamegraph(const FlamegraphOptions& o);
+
+struct DoctorOptions {
+  std::vector<int> pids;
+  std::vector<std::string> data_dirs;
+  bool json = false;
+  void add_to(CLI::App& app);
+};
+int run_doctor(const DoctorOptions& o);
 
 }  // namespace pgstall::cli

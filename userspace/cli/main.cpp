@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
       "  sudo pgstall watch -D /var/lib/postgresql/15/main --plain\n"
       "  sudo pgstall watch --json --duration 30s > stalls.jsonl\n"
       "  sudo pgstall record -d 60s -o stall.pgstall && pgstall report stall.pgstall\n"
-      "  pgstall flamegraph stall.pgstall --kind offcpu -o offcpu.svg"};
+      "  pgstall flamegraph stall.pgstall --kind offcpu -o offcpu.svg\n"
+      "  sudo pgstall doctor                     # what works here, the mode, the fix for what does not"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("pgstall ") + PGSTALL_VERSION);
   // -v and --version are taken after the subcommand too (pgstall watch -v).
@@ -107,6 +108,20 @@ int main(int argc, char** argv) {
                                "  pgstall flamegraph stall.pgstall --format speedscope -o offcpu.speedscope.json");
   fg.add_to(*f);
 
+  pgstall::cli::DoctorOptions doctor;
+  auto* d = app.add_subcommand("doctor",
+                               "What this kernel and each running cluster give pgstall: BTF, each tracepoint (loaded,\n"
+                               "attached and seen to fire, as watch does it), task storage, USDT probes in the postgres\n"
+                               "binary, symbols, wait events and lock holders for its version, permissions; the mode\n"
+                               "watch will run in, and the fix for each missing piece. No SQL; a few seconds.\n"
+                               "Exit 0: watch works fully (notes are optional extras); 1: something is missing,\n"
+                               "degraded or could not be checked (as another user than root); 2: usage.\n\n"
+                               "Examples:\n"
+                               "  sudo pgstall doctor\n"
+                               "  sudo pgstall doctor -D /var/lib/postgresql/15/main\n"
+                               "  sudo pgstall doctor --json | jq '.clusters[] | {pid, mode}'");
+  doctor.add_to(*d);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -123,6 +138,7 @@ int main(int argc, char** argv) {
     if (*r) return pgstall::cli::run_watch(record);
     if (*rp) return pgstall::cli::run_report(report);
     if (*f) return pgstall::cli::run_flamegraph(fg);
+    if (*d) return pgstall::cli::run_doctor(doctor);
   } catch (const std::exception& e) {
     // A bug, not a verdict: say so and leave with the probes detached.
     std::cerr << "pgstall: internal error: " << e.what() << "\n";

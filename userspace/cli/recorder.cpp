@@ -31,7 +31,9 @@ void Recorder::tick(uint64_t now, const std::vector<model::Snapshot>& snaps, boo
       file_.build_ids(now, ids);
     }
   }
-  file_.counters(now, capture::named_counters(tracer_));
+  model::RingDrops ring;
+  auto counters = capture::named_counters(tracer_, &ring);
+  file_.counters(now, counters, ring);
 }
 
 std::string Recorder::summary() const {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "flame/flame.h"
 #include "record/report.h"
 #include "util/outfile.h"
@@ -31,10 +32,15 @@ int load(const std::string& file, const char* cmd, int pid, record::Recording& r
 void ReportOptions::add_to(CLI::App& app) {
   app.add_option("file", file, "A recording made by pgstall record (a regular file; read as a stream)")->required();
   app.add_flag("--json", json, "One JSON object: stalls, timelines, blockers, top waits and stacks");
-  app.add_option("--top", top, "How many stacks to list")->default_val("10")->check(CLI::Range(1, 1000));
+  app.add_option("--top", top, "How many stacks to list")
+      ->default_val("10")
+      ->transform(decimal("a whole number"))
+      ->check(CLI::Range(1, 1000));
   app.add_option("--pid", pid,
                  "Only this process: its stalls and timeline, its stacks, and the blocking events that name it")
+      ->transform(decimal("a process id"))
       ->check(CLI::PositiveNumber);
+  refuse_empty_values(app);
 }
 
 int run_report(const ReportOptions& o) {
@@ -58,13 +64,16 @@ void FlamegraphOptions::add_to(CLI::App& app) {
                  "and LWLock sleeps)")
       ->default_val("offcpu")
       ->check(CLI::IsMember({"offcpu", "oncpu", "io", "lock"}));
-  app.add_option("--pid", pid, "Only this process (a backend, or any postgres process)");
+  app.add_option("--pid", pid, "Only this process (a backend, or any postgres process)")
+      ->transform(decimal("a process id"))
+      ->check(CLI::PositiveNumber);
   app.add_option("--format", format, "svg (interactive, self-contained), folded, or speedscope (JSON)")
       ->default_val("svg")
       ->check(CLI::IsMember({"svg", "folded", "speedscope"}));
   app.add_option("-o,--output", output,
                  "Where to write it (default: standard output); a new file (0600) renamed into place, replacing "
                  "an existing regular file (never a symbolic link's target)");
+  refuse_empty_values(app);
 }
 
 int run_flamegraph(const FlamegraphOptions& o) {

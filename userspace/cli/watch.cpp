@@ -15,14 +15,17 @@
 
 #include "capture/session.h"
 #include "capture/tracer.h"
+#include "cli/options.h"
 #include "cli/recorder.h"
 #include "cli/watch_loop.h"
 #include "detect/registry.h"
 #include "enrich/sql.h"
+#include "model/bytesize.h"
 #include "model/duration.h"
 #include "output/events.h"
 #include "output/recording.h"
 #include "output/sink.h"
+#include "output/terminal.h"
 #include "util/outfile.h"
 #include "util/result.h"
 
@@ -38,6 +41,7 @@ void WatchOptions::add_to(CLI::App& app) {
   app.add_option("-p,--pid", pids,
                  "Watch only the cluster of this running postmaster (or of this backend); when it exits, wait for "
                  "the next postmaster on its data directory; repeatable")
+      ->transform(decimal("a process id"))
       ->check([](const std::string& pid) {
         const bool digits = !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos;
         return digits && pid.find_first_not_of('0') != std::string::npos ? "" : "'" + pid + "' is not a process id";
@@ -50,6 +54,13 @@ void WatchOptions::add_to(CLI::App& app) {
   app.add_flag("--json", json, "One JSON object per line: stall, stall_end, process, drops, start, summary");
   app.add_flag("--plain", plain, "One text line per event, even on a terminal");
   app.add_option("--interval", interval, "How often in-flight state is read (10ms to 10s)")->default_val("100ms");
+  app.add_option("--ring-size", ring_size,
+                 "For testing and overload studies: the BPF ring buffer that carries forks, exits, long sleeps' "
+                 "ends and Postgres' wait and checkpoint events to pgstall, drained every --interval (a power of "
+                 "two, 4KiB to 256MiB; at least the page size). Records a full ring cannot take are lost, counted "
+                 "per probe and shown (docs/RUNBOOK.md)")
+      ->default_val("4MiB")
+      ->group("Testing");
   for (const detect::KindSpec* k : detect::kinds())
     for (const auto& t : k->thresholds)
       app.add_option("--" + std::string(t.flag), thresholds[std::string(t.key)], std::string(t.help))
@@ -93,6 +104,7 @@ void WatchOptions::add_to(CLI::App& app) {
   app.callback([this] {
     if (auto why = value_error(*this); !why.empty()) throw CLI::ValidationError(why);
   });
+  refuse_empty_values(app);
 }
 
 void WatchOptions::add_record_to(CLI::App& app) {
@@ -100,11 +112,13 @@ void WatchOptions::add_record_to(CLI::App& app) {
   app.add_option("-o,--output", output,
                  "The recording file to write: created new (0600) before tracing starts, written as it goes; an "
                  "existing file, a symbolic link or a non-regular file is refused, never overwritten")
-      ->required();
+      ->required()
+      ->check(not_empty_required);
   app.add_flag("--until-stall-ends", until_stall_ends,
                "Stop once a stall has been seen and every stall has ended (or at --duration, or Ctrl-C)");
   app.add_option("--oncpu-hz", oncpu_hz, "On-CPU sampling rate (cpu-clock perf events); 0: no on-CPU stacks")
       ->default_val("49")
+      ->transform(decimal("a whole number"))
       ->check(CLI::Range(0, 999));
   app.add_flag("--no-stacks", no_stacks, "Record stalls and snapshots only: no off-CPU or on-CPU stacks");
 }
@@ -147,10 +161,18 @@ Result<Timing> timing_from(const WatchOptions& o) {
   return t;
 }
 
+Result<uint64_t> ring_bytes_from(const WatchOptions& o) {
+  return model::parse_ring_size("--ring-size", o.ring_size, static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+}
+
 std::string value_error(const WatchOptions& o) {
   auto settings = settings_from(o);
   auto timing = timing_from(o);
-  return !settings ? settings.error().message : !timing ? timing.error().message : "";
+  auto ring = ring_bytes_from(o);
+  return !settings ? settings.error().message
+         : !timing ? timing.error().message
+         : !ring   ? ring.error().message
+                   : "";
 }
 
 capture::SyscallMode mode_of(const std::string& text) {
@@ -169,6 +191,7 @@ capture::Config config_from(const WatchOptions& o, const detect::Settings& setti
   cfg.lwlock_probes = mode_of(o.lwlock_probes);
   cfg.stacks = wants_stacks(o);
   cfg.syscalls = mode_of(o.syscalls);
+  if (auto ring = ring_bytes_from(o)) cfg.ring_bytes = static_cast<uint32_t>(*ring);  // checked at parse time
   // Off-CPU periods as long as the shortest sleeping stall reach the ring, so
   // the wake-up that ended each stall is known.
   cfg.slow_offcpu_ns = static_cast<uint64_t>(settings.shortest_sleep_s() * 1e9);
@@ -295,7 +318,14 @@ int run_watch(const WatchOptions& o) {
   }
 
   WatchLoop loop(o, {*tracer, session, rec, sink, clock}, *settings);
-  std::string stop_reason = loop.run(timing->interval_s, timing->duration_s, g_stop);
+  std::string stop_reason;
+  {
+    // The live view's screen, for the loop only: the summary and any error
+    // after it go to the shell's screen, where they stay.
+    std::optional<output::Terminal> screen;
+    if (sink.mode() == output::Mode::Live) screen.emplace();
+    stop_reason = loop.run(timing->interval_s, timing->duration_s, g_stop);
+  }
   if (g_signal == SIGHUP) stop_reason = "hangup (SIGHUP: the session that ran it went away)";
   if (loop.write_failed()) {
     std::cerr << cmd << ": writing " << o.output << " failed: " << rec.write_error() << "\n";

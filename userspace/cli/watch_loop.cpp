@@ -11,6 +11,7 @@
 
 #include "detect/registry.h"
 #include "output/events.h"
+#include "output/terminal.h"
 #include "output/view.h"
 
 namespace pgstall::cli {
@@ -19,6 +20,9 @@ namespace {
 constexpr uint64_t kSecond = 1'000'000'000ull;
 // How often to look for a postmaster while waiting for one.
 constexpr uint64_t kWaitPollNs = 200'000'000ull;
+// What reading the stalls flagged in one tick may take (one inspection:
+// 2-50 ms here, 160 ms the first, which loads the symbols).
+constexpr uint64_t kInspectBudgetNs = 250'000'000ull;
 
 }  // namespace
 
@@ -57,9 +61,12 @@ void WatchLoop::tick(uint64_t now) {
   emit_sql_results();
   now = capture::monotonic_ns();
   judge(now);
-  emit_losses();
+  emit_losses(now);
   if (now - last_second_ns_ >= kSecond) every_second(now);
-  if (sink_.mode() == output::Mode::Live && now - last_render_ns_ >= kSecond / 2) render(now);
+  if (sink_.mode() != output::Mode::Live) return;
+  // A resized window is drawn again at once, not at the next half second.
+  const bool redraw = output::Terminal::take_redraw();
+  if (redraw || now - last_render_ns_ >= kSecond / 2) render(now, redraw);
 }
 
 void WatchLoop::drain_capture(uint64_t now) {
@@ -118,6 +125,9 @@ void WatchLoop::emit_sql_results() {
 }
 
 void WatchLoop::judge(uint64_t now) {
+  inspect_spent_ns_ = 0;
+  counters_ = capture::named_counters(tracer_, &ring_drops_);
+  engine_.observe_drops(now, ring_drops_);
   auto snaps = session_.snapshot(now);
   session_.steer_syscall_tracing(now, snaps);
   session_.steer_lwlock_probes(now, snaps);
@@ -125,13 +135,20 @@ void WatchLoop::judge(uint64_t now) {
   recovery_.observe(now, snaps);
   auto events = engine_.update(now, snaps);
   annotator_.observe_stalls(engine_.active());
+  // A process that exited is named by its own last title: its pid may name
+  // another process already.
+  std::map<int, const model::ProcessTitle*> last_titles;
+  for (const auto& s : snaps)
+    if (s.exited) last_titles[s.pid] = &s.title;
   for (auto& e : events) {
     const auto key = std::make_pair(e.stall.pid, e.stall.kind);
     if (e.type == detect::Event::Type::Start)
       on_stall_start(e, now, snaps);
     else
       inspected_.erase(key);
-    sink_.emit(output::stall_event(e, title_of(e.stall.pid), clock_));
+    auto last = last_titles.find(e.stall.pid);
+    const bool gone = e.type == detect::Event::Type::End && e.exited && last != last_titles.end();
+    sink_.emit(output::stall_event(e, gone ? *last->second : title_of(e.stall.pid), clock_));
   }
   last_snaps_ = std::move(snaps);
 }
@@ -142,7 +159,19 @@ void WatchLoop::on_stall_start(detect::Event& e, uint64_t now, const std::vector
   annotator_.annotate(e.stall, now, snaps);
   recovery_.annotate(e.stall, now);
   const size_t annotated = e.stall.summary.size();
-  inspector_.inspect(e.stall);
+  // A storm starts many stalls in one tick: a hundred backends exiting at
+  // once, each waiting for ProcArrayLock. Reading and unwinding each one
+  // took 5.6 s here, and every other line waited for it. The first ones of
+  // a tick are read; the others say they were not.
+  if (inspect_spent_ns_ < kInspectBudgetNs) {
+    const uint64_t t0 = capture::monotonic_ns();
+    inspector_.inspect(e.stall);
+    inspect_spent_ns_ += capture::monotonic_ns() - t0;
+  } else {
+    ++inspections_skipped_;
+    e.stall.detail["inspection"] =
+        "skipped: more stalls began at once than could be read in time (stacks of the first ones only)";
+  }
   inspected_[{e.stall.pid, e.stall.kind}] = e.stall.summary.substr(annotated);
   ++stalls_flagged_;
 }
@@ -163,12 +192,17 @@ void WatchLoop::warn_if_usdt_silent(const detect::Stall& st) {
       true));
 }
 
-void WatchLoop::emit_losses() {
-  for (const auto& c : capture::named_counters(tracer_)) {
+// At most once a second: a full ring loses records at every tick, and a
+// line per tick would bury everything else. The summary has the last count.
+void WatchLoop::emit_losses(uint64_t now) {
+  if (now - last_loss_ns_ < kSecond) return;
+  for (const auto& c : counters_) {
     auto& reported = reported_loss_[c.name];
     if (!c.loss || c.value == reported) continue;
-    sink_.emit(output::drops_event(c, c.value - reported));
+    const bool ring = c.name == capture::counter_name(PGSTALL_CNT_RING_DROPS);
+    sink_.emit(output::drops_event(c, c.value - reported, ring ? &ring_drops_ : nullptr));
     reported = c.value;
+    last_loss_ns_ = now;
   }
 }
 
@@ -178,7 +212,7 @@ void WatchLoop::every_second(uint64_t now) {
   last_second_ns_ = now;
 }
 
-void WatchLoop::render(uint64_t now) {
+void WatchLoop::render(uint64_t now, bool redraw) {
   last_render_ns_ = now;
   std::vector<std::string> lines;
   std::set<int> stalled;
@@ -204,9 +238,20 @@ void WatchLoop::render(uint64_t now) {
   h.elapsed_s = (now - start_ns_) / 1e9;
   h.processes = rows.size();
   h.syscall_tracing = tracer_.syscall_tracing();
-  h.notices = sink_.recent_notes(5);
-  auto [w, hgt] = output::terminal_size();
-  std::cout << output::render_view(h, lines, rows, w, hgt) << std::flush;
+  // Lost ring records stay on top for the whole run, with the probes.
+  const std::string lost = output::ring_drops_notice(ring_drops_);
+  h.notices = sink_.recent_notes(lost.empty() ? 5 : 4);
+  if (!lost.empty()) h.notices.insert(h.notices.begin(), lost);
+  h.losses = output::loss_phrases(capture::named_counters(tracer_), session_.ring_counts().bad_records,
+                                  session_.read_errors().lock_graph);
+  const auto size = output::terminal_size();
+  // Frames overwrite each other (no flicker); only a new size, or a screen
+  // to draw anew (back from Ctrl-Z), clears it first: the terminal may
+  // have reflowed the old frame.
+  const bool clear = redraw || (last_size_.first > 0 && size != last_size_);
+  last_size_ = size;
+  std::cout << (clear ? "\x1b[2J" : "") << output::render_view(h, lines, rows, size.first, size.second)
+            << std::flush;
 }
 
 model::ProcessTitle WatchLoop::title_of(int pid) const {
@@ -226,9 +271,9 @@ int WatchLoop::finish(const std::string& cmd) {
   f.lock_graph_errors = session_.read_errors().lock_graph;
   f.pg_wait_records = session_.ring_counts().pg_wait_records;
   f.bad_records = session_.ring_counts().bad_records;
-  f.counters = capture::named_counters(tracer_);
+  f.inspections_skipped = inspections_skipped_;
+  f.counters = capture::named_counters(tracer_, &f.ring_drops);
   const auto summary = output::summary_event(f);
-  if (sink_.mode() == output::Mode::Live) sink_.print("");
   if (sink_.mode() == output::Mode::Json)
     sink_.emit(summary);
   else

@@ -56,9 +56,9 @@ class WatchLoop {
   void judge(uint64_t now);
   void on_stall_start(detect::Event& e, uint64_t now, const std::vector<model::Snapshot>& snaps);
   void warn_if_usdt_silent(const detect::Stall& st);
-  void emit_losses();
+  void emit_losses(uint64_t now);
   void every_second(uint64_t now);
-  void render(uint64_t now);
+  void render(uint64_t now, bool redraw);
   model::ProcessTitle title_of(int pid) const;
 
   const WatchOptions& o_;
@@ -77,12 +77,21 @@ class WatchLoop {
   std::string last_sql_error_;
   bool warned_usdt_silent_ = false;
   std::map<std::string, uint64_t> reported_loss_;  // counter -> total last shown
+  uint64_t last_loss_ns_ = 0;                       // when a drops event was last emitted
+  // Read once a tick, with the counters: ring records lost per probe.
+  std::vector<model::Counter> counters_;
+  model::RingDrops ring_drops_;
   // What the live inspection added to each stall's summary (kernel stack,
   // block layer), kept for the live view, which re-annotates the engine's words.
   std::map<std::pair<int, std::string>, std::string> inspected_;
   std::vector<model::Snapshot> last_snaps_;
   uint64_t start_ns_ = 0, last_rescan_ns_ = 0, last_second_ns_ = 0, last_render_ns_ = 0, last_wait_poll_ns_ = 0;
   uint64_t stalls_flagged_ = 0;
+  // Time spent reading the live stalled processes in this tick, and the
+  // stalls flagged without it (more began at once than fit the budget).
+  uint64_t inspect_spent_ns_ = 0;
+  uint64_t inspections_skipped_ = 0;
+  std::pair<int, int> last_size_{0, 0};  // the terminal's at the last frame
 };
 
 }  // namespace pgstall::cli

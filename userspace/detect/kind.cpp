@@ -8,6 +8,7 @@
 
 #include "detect/registry.h"
 #include "model/duration.h"
+#include "model/probes.h"
 #include "model/syscalls.h"
 
 namespace pgstall::detect {
@@ -46,6 +47,15 @@ Result<void> check_value(const ThresholdSpec& t, double value) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> ring_inputs(const KindSpec& k) {
+  namespace rp = model::ring_probe;
+  std::vector<std::string_view> out = {rp::kFork, rp::kExit, rp::kExec};
+  if (k.ended_by_waker) out.push_back(rp::kSchedSwitch);
+  for (std::string_view p : k.ring_inputs)
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  return out;
+}
 
 Settings Settings::defaults() {
   Settings s;

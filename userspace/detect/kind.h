@@ -114,7 +114,17 @@ struct KindSpec {
   // a single sleep; "" for the others.
   std::string_view sleep_key;
   uint32_t enrich = 0;  // EnrichFlags
+  // Ring records its verdicts use beyond those every kind needs (see
+  // ring_inputs()), by the probe that writes them (model::ring_probe).
+  std::vector<std::string_view> ring_inputs;
 };
+
+// The ring records a kind's stalls depend on: new processes, exits and
+// execs (the set of processes judged, seen late when lost), the end of a
+// long sleep with its waker for kinds ended by a waker, and the kind's own
+// ring_inputs. Their loss while a stall is in flight makes its input
+// incomplete (Stall::input_lost).
+std::vector<std::string_view> ring_inputs(const KindSpec& k);
 
 // A threshold's default as it is typed: "5s", "500ms", "5000", "0.8".
 std::string default_text(const ThresholdSpec& t);

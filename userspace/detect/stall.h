@@ -2,6 +2,7 @@
 // A detector's verdict: a stall in flight, and the events that start and
 // end it.
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,9 @@ struct Stall {
   char state = '?';     // task state: R, S, D
   std::string summary;  // one line, human words
   nlohmann::json detail = nlohmann::json::object();
+  // Ring records its kind depends on that a full ring lost while it was in
+  // flight, per probe: its verdict or its end may lack them. Empty: complete.
+  std::map<std::string, uint64_t> input_lost;
 };
 
 struct Event {

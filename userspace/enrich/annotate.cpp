@@ -52,7 +52,13 @@ void Annotator::observe(uint64_t now, const std::vector<model::Snapshot>& snaps)
   for (const auto& s : snaps) {
     if (s.exited) continue;
     present.insert(s.pid);
-    tick_clocks(now, s, clocks_[s.pid]);
+    Clocks& c = clocks_[s.pid];
+    if (c.start_ticks != s.start_ticks) {  // another process under this pid
+      c = Clocks{};
+      c.start_ticks = s.start_ticks;
+      idle_tx_since_.erase(s.pid);
+    }
+    tick_clocks(now, s, c);
     if (!is_idle_in_tx(s.title)) {
       idle_tx_since_.erase(s.pid);
       continue;

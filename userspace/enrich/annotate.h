@@ -79,6 +79,7 @@ class Annotator {
     uint64_t wait_since = 0, wait_seen = 0;
     std::string statement;
     uint64_t statement_since = 0, seen = 0;
+    uint64_t start_ticks = 0;  // whose clocks: a pid reused by another process starts afresh
   };
   void tick_clocks(uint64_t now, const model::Snapshot& s, Clocks& c);
 

@@ -51,6 +51,18 @@ uint64_t histogram_quantile_us(const std::array<uint64_t, PGSTALL_BLK_HIST_SLOTS
 
 }  // namespace
 
+std::string kernel_stack_syscall(const std::vector<std::string>& inner_first) {
+  for (const auto& f : inner_first)
+    for (std::string_view prefix : {"__x64_sys_", "__arm64_sys_"})
+      if (f.rfind(prefix, 0) == 0) return f.substr(prefix.size());
+  return "";
+}
+
+bool stack_is_later_than(const detect::Stall& stall, const std::vector<std::string>& inner_first) {
+  if (stall.syscall.empty()) return false;
+  const std::string now = kernel_stack_syscall(inner_first);
+  return !now.empty() && now != stall.syscall;
+}
 
 void Inspector::inspect(detect::Stall& stall) {
   if (detect::wants(stall.kind, detect::kEnrichLwlockCaller)) lwlock_caller(stall);
@@ -65,12 +77,19 @@ void Inspector::inspect(detect::Stall& stall) {
   }
   if (detect::wants(stall.kind, detect::kEnrichIo)) io(stall);
   recorded_stack(stall);
+  // A sleep older than pgstall has no stack in the off-CPU aggregate: this one names it.
+  if (stall.detail.contains("stack") && stall.detail["stack"].is_array()) {
+    std::string cls = stall.kind == "lock-sleep" ? "Lock" : stall.kind == "lwlock-wait" ? "LWLock" : "";
+    const std::string type = stall.detail.value("wait_event_type", "");
+    if (cls.empty() && (type == "Lock" || type == "LWLock")) cls = type;
+    stacks_.remember_seeded(stall.pid, stall.detail["stack"].get<std::vector<std::string>>(), std::move(cls));
+  }
 }
 
 // Recording: a sleeping stall the task iterator could not unwind gets the
 // stack from what the kernel kept at its switch-out.
 void Inspector::recorded_stack(detect::Stall& stall) {
-  if (stall.detail.value("stack_unwind", "") == "dwarf") return;
+  if (stall.detail.value("stack_unwind", "") == "dwarf" || stall.detail.contains("stack_note")) return;
   if (auto s = stacks_.stall_stack(stall.pid, stall.state)) {
     stall.detail["stack"] = std::move(s->frames);  // root first
     stall.detail["stack_unwind"] = std::move(s->unwind);
@@ -111,6 +130,12 @@ void Inspector::checkpoint(detect::Stall& stall) {
 void Inspector::kernel_and_user_stack(detect::Stall& stall) {
   const std::vector<std::string> frames = model::read_proc_stack(stall.pid);  // innermost first
   if (frames.empty()) return;
+  if (stack_is_later_than(stall, frames)) {
+    stall.detail.erase("wchan");
+    stall.detail["stack_note"] = fmt::format("not shown: the {} wait ended before its stack was read (in {} now)",
+                                             stall.syscall, kernel_stack_syscall(frames));
+    return;
+  }
   stall.detail["kernel_stack"] = frames;
   add_user_stack(stall, frames);
   if (stall.state == 'D') {

@@ -15,6 +15,14 @@
 
 namespace pgstall::enrich {
 
+// The syscall a kernel stack (innermost first) sleeps in, from its
+// __x64_sys_/__arm64_sys_ frame; empty when it shows none.
+std::string kernel_stack_syscall(const std::vector<std::string>& inner_first);
+// A stall flagged in one syscall whose stack, read a moment later, is in
+// another: the wait ended in between (stalls just over their threshold,
+// under load); that stack says nothing about it.
+bool stack_is_later_than(const detect::Stall& stall, const std::vector<std::string>& inner_first);
+
 class Inspector {
  public:
   // stacks: where a recording keeps its stacks; a stall the task iterator

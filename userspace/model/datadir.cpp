@@ -30,6 +30,11 @@ bool exists(const std::string& path) {
 
 }  // namespace
 
+std::string pid_option_error(std::string_view text) {
+  const bool digits = !text.empty() && text.size() <= 9 && text.find_first_not_of("0123456789") == std::string::npos;
+  return digits && text.find_first_not_of('0') != std::string::npos ? "" : fmt::format("'{}' is not a process id", text);
+}
+
 bool is_postgres_comm(std::string_view comm) { return comm == "postgres" || comm == "postmaster"; }
 
 Result<DataDir> open_data_dir(const std::string& dir) {

@@ -11,6 +11,10 @@
 
 namespace pgstall::model {
 
+// Why a --pid value as typed is not a process id ("" when it is one): digits
+// only, not zero, at most 9 of them (pid_max is at most 2^22).
+std::string pid_option_error(std::string_view text);
+
 // "postgres" or "postmaster": the comm of every process of a server.
 bool is_postgres_comm(std::string_view comm);
 

@@ -26,6 +26,8 @@ std::optional<double> parse_duration_s(std::string_view text) {
   else if (unit == "h") mult = 3600;
   else return std::nullopt;
   if (!std::isfinite(v) || v < 0) return std::nullopt;
+  // Finite as typed is not enough: 1e306h is no number of seconds.
+  if (!std::isfinite(v * mult)) return std::nullopt;
   return v * mult;
 }
 

@@ -16,6 +16,9 @@ struct ProcessEvent {
   int pid = 0;
   std::string backend_type;
   std::string detail;
+  // postmaster_start: it was running already when pgstall started (tracking
+  // began, nothing started): JSON only, no notice.
+  bool already_running = false;
 };
 
 // pgstall waits for a postmaster (JSON type "waiting"): none ran from a

@@ -3,6 +3,8 @@
 // fills and the outputs print.
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pgstall::model {
@@ -34,6 +36,38 @@ struct Counter {
   std::string name;  // "ring_drops"
   uint64_t value = 0;
   bool loss = false;  // counts data that was lost
+};
+
+// The probes that write ring records, as their lost records are named. A
+// record the full ring could not take is counted under its probe.
+namespace ring_probe {
+inline constexpr std::string_view kSchedSwitch = "sched_switch";  // a long sleep ended, and its waker
+inline constexpr std::string_view kFork = "sched_process_fork";   // a new process to follow
+inline constexpr std::string_view kExit = "sched_process_exit";
+inline constexpr std::string_view kExec = "sched_process_exec";
+inline constexpr std::string_view kSysExit = "sys_exit";          // a slow syscall, after the fact
+inline constexpr std::string_view kLockWaitDone = "lock__wait__done";
+inline constexpr std::string_view kLwlockWaitDone = "lwlock__wait__done";
+inline constexpr std::string_view kDeadlock = "deadlock__found";
+inline constexpr std::string_view kCheckpoint = "checkpoint";     // every checkpoint probe
+}  // namespace ring_probe
+
+// Ring records lost because the ring was full, per probe: every probe, in a
+// fixed order, zeros included. The total is their sum (the `ring_drops`
+// counter is this sum, read at the same time).
+struct RingDrops {
+  std::vector<std::pair<std::string, uint64_t>> by_probe;
+
+  uint64_t total() const {
+    uint64_t n = 0;
+    for (const auto& [probe, lost] : by_probe) n += lost;
+    return n;
+  }
+  uint64_t of(std::string_view probe) const {
+    for (const auto& [p, lost] : by_probe)
+      if (p == probe) return lost;
+    return 0;
+  }
 };
 
 }  // namespace pgstall::model

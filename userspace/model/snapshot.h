@@ -65,6 +65,10 @@ std::string_view file_class_name(FileClass c);  // "WAL", "relation", "temp", "o
 
 struct Snapshot {
   int pid = 0;
+  // When the process started (/proc/PID/stat field 22, clock ticks since
+  // boot; 0: unknown). A pid is reused once its process has exited: (pid,
+  // start) is who it is, and state kept per pid belongs to one start only.
+  uint64_t start_ticks = 0;
   ProcessTitle title;
   bool in_syscall = false;
   int sc_nr = -1;
@@ -84,6 +88,7 @@ struct Snapshot {
   // counted now; the syscall tracepoints are detached).
   uint64_t syscalls_counted_since_ns = 0;
   uint64_t nr_sleeps = 0;        // cumulative: times it went to sleep (preemptions not counted)
+  uint64_t nr_wakeups = 0;       // cumulative: times it was woken (also when the wake-up beat its sleep)
   uint32_t last_waker_pid = 0;
   // The last off-CPU period long enough to be a stall ended at this time,
   // woken by this pid: what ended a wait, not whatever poked the thread later.
@@ -96,6 +101,11 @@ struct Snapshot {
   // The wait event the backend published (wait_event_info), read from its
   // memory; nullopt when it could not be read.
   std::optional<uint32_t> wait_event_info;
+  // When its current top-level statement began (pg_stat_activity's
+  // query_start, µs since 2000-01-01; 0: none yet), read from shared memory;
+  // nullopt when it could not be read. Changes with every statement a
+  // client sends, not with those a function runs.
+  std::optional<int64_t> statement_start;
   int pg_major = 0;              // PostgreSQL major version (0: unknown)
   // The heavyweight lock it sleeps on and who holds it in a conflicting
   // mode, read from shared memory; set only while it waits on one.

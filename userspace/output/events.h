@@ -50,7 +50,15 @@ Out deadlock_event(const model::DeadlockEvent& d, const Clock& clock);
 // Who blocks a lock waiter, as the server itself said (--dsn).
 Out blocked_by_event(const model::BlockedBy& b);
 Out stall_event(const detect::Event& e, const model::ProcessTitle& title, const Clock& clock);
-Out drops_event(const model::Counter& c, uint64_t new_since_last);
+// A loss counter that grew. For ring_drops, `ring` (when given) names the
+// probes that lost records: "by_probe" in JSON (those that lost some), and
+// in the line. Ring drops have no view note: the live view's header carries
+// ring_drops_notice() instead, one line that stays.
+Out drops_event(const model::Counter& c, uint64_t new_since_last, const model::RingDrops* ring = nullptr);
+// The live view's notice for records lost by a full ring: "ring full: 1,234
+// records lost (sched_process_fork 1,000, sched_process_exit 234) — …" with
+// what those probes' loss means; "" when none was lost.
+std::string ring_drops_notice(const model::RingDrops& ring);
 
 // What the `summary` event says at the end.
 struct SummaryFacts {
@@ -62,8 +70,17 @@ struct SummaryFacts {
   uint64_t lock_graph_errors = 0;
   uint64_t pg_wait_records = 0;
   uint64_t bad_records = 0;
+  uint64_t inspections_skipped = 0;  // stalls flagged without their stacks (a storm)
   std::vector<model::Counter> counters;
+  model::RingDrops ring_drops;  // read with the counters: its total is their ring_drops
 };
 Out summary_event(const SummaryFacts& f);
+
+// A counter in words, plural right: "1 stack lost", "3 context switches".
+std::string counter_phrase(const std::string& name, uint64_t n);
+// Everything lost so far, in words (empty: nothing), for the summary and the
+// live view's header.
+std::vector<std::string> loss_phrases(const std::vector<model::Counter>& counters, uint64_t bad_records,
+                                      uint64_t lock_graph_errors);
 
 }  // namespace pgstall::output

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "detect/kind.h"
+
 namespace pgstall::output {
 namespace {
 
@@ -75,17 +77,41 @@ std::string event_line(const detect::Event& e, const model::ProcessTitle& t, con
   const auto& s = e.stall;
   if (e.type == detect::Event::Type::End) {
     std::string woke = e.woken_by ? fmt::format(" (woken by pid {})", e.woken_by) : "";
-    return fmt::format("END   {} pid {} after {}{:.1f}s{}{}", s.kind, s.pid,
-                       s.lower_bound ? "≥" : "", e.duration_s, woke, e.exited ? ", then exited" : "");
+    return fmt::format("END   {} pid {} after {}{:.1f}s{}{}{}", s.kind, s.pid, s.lower_bound ? "≥" : "",
+                       e.duration_s, woke, e.exited ? ", then exited" : "", input_loss_text(s.input_lost));
   }
   std::string query;
   if (auto q = s.detail.find("query"); q != s.detail.end() && q->is_object())
     query = fmt::format("; query ({:.0f}s): {}", q->value("running_s", 0.0),
                         one_line(q->value("text", std::string()), 80, q->value("truncated", false)));
-  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}{}{}", s.kind,
+  return fmt::format("STALL {} {}{:.1f}s pid {} {} — {}; since {}{}{}{}", s.kind,
                      s.lower_bound ? "≥" : "", e.duration_s, s.pid, describe_process(t), s.summary,
-                     clock.hms(s.since_ns), s.lower_bound ? " or earlier" : "", query);
+                     clock.hms(s.since_ns), s.lower_bound ? " or earlier" : "", query, input_loss_text(s.input_lost));
 }
+
+std::string input_loss_text(const std::map<std::string, uint64_t>& lost) {
+  if (lost.empty()) return "";
+  uint64_t total = 0;
+  std::string each;
+  for (const auto& [probe, n] : lost) {
+    total += n;
+    each += fmt::format("{}{} {}", each.empty() ? "" : ", ", probe, detect::thousands(static_cast<double>(n)));
+  }
+  return fmt::format(" (input incomplete: {} ring record{} lost: {})", detect::thousands(static_cast<double>(total)),
+                     total == 1 ? "" : "s", each);
+}
+
+namespace {
+
+void add_input_loss(nlohmann::json& j, const std::map<std::string, uint64_t>& lost) {
+  if (lost.empty()) return;
+  nlohmann::json probes = nlohmann::json::array();
+  for (const auto& [probe, n] : lost) probes.push_back(probe);
+  j["input_incomplete"] = std::move(probes);
+  j["input_lost"] = lost;
+}
+
+}  // namespace
 
 nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, const Clock& clock) {
   const auto& s = e.stall;
@@ -97,6 +123,7 @@ nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, 
     j["duration_s"] = round1(e.duration_s);
     j["woken_by"] = e.woken_by ? nlohmann::json(e.woken_by) : nlohmann::json(nullptr);
     j["exited"] = e.exited;
+    add_input_loss(j, s.input_lost);
     return j;
   }
   j["type"] = "stall";
@@ -110,6 +137,7 @@ nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, 
   j["lower_bound"] = s.lower_bound;
   j["summary"] = s.summary;
   j["detail"] = s.detail;
+  add_input_loss(j, s.input_lost);
   return j;
 }
 

@@ -2,6 +2,7 @@
 // Stall events as operators read them: one plain line, or one JSON object per
 // line for machines.
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -31,7 +32,14 @@ std::string describe_process(const model::ProcessTitle& t);
 // END   lock-sleep pid 4242 after 320.1s (woken by pid 4100)
 std::string event_line(const detect::Event& e, const model::ProcessTitle& t, const Clock& clock);
 
-// {"type":"stall",...} / {"type":"stall_end",...}
+// A stall whose input lost ring records (Stall::input_lost): " (input
+// incomplete: 1,234 ring records lost: sched_process_fork 1,000,
+// sched_process_exit 234)"; "" when its input was complete.
+std::string input_loss_text(const std::map<std::string, uint64_t>& lost);
+
+// {"type":"stall",...} / {"type":"stall_end",...}; with "input_incomplete"
+// (the probes, sorted) and "input_lost" (probe -> records) when its input
+// lost records, absent when complete.
 nlohmann::json event_json(const detect::Event& e, const model::ProcessTitle& t, const Clock& clock);
 
 }  // namespace pgstall::output

@@ -97,13 +97,17 @@ void RecordingWriter::stacks(uint64_t now, const nlohmann::json& entries) {
   if (!entries.empty()) write(record::Type::Stacks, {{"ts", now}, {"entries", entries}});
 }
 
-void RecordingWriter::counters(uint64_t now, const std::vector<model::Counter>& counters) {
-  nlohmann::json all, lost = nlohmann::json::object();
+void RecordingWriter::counters(uint64_t now, const std::vector<model::Counter>& counters,
+                               const model::RingDrops& ring) {
+  nlohmann::json all, lost = nlohmann::json::object(), by_probe = nlohmann::json::object();
   for (const auto& c : counters) {
     all[c.name] = c.value;
     if (c.loss && c.value) lost[c.name] = c.value;
   }
-  write(record::Type::Counters, {{"ts", now}, {"counters", all}, {"lost", lost}});
+  for (const auto& [probe, n] : ring.by_probe)
+    if (n) by_probe[probe] = n;
+  write(record::Type::Counters,
+        {{"ts", now}, {"counters", all}, {"lost", lost}, {"ring_drops_by_probe", by_probe}});
 }
 
 Result<void> RecordingWriter::close(const std::string& reason) {

@@ -52,7 +52,9 @@ class RecordingWriter {
   void snapshot(uint64_t now_ns, const std::vector<model::Snapshot>& snaps, const Clock& clock);
   // Named stacks (capture::StackCollector::drain); nothing when empty.
   void stacks(uint64_t now_ns, const nlohmann::json& entries);
-  void counters(uint64_t now_ns, const std::vector<model::Counter>& counters);
+  // Every counter; "lost": the loss counters that counted some; and
+  // "ring_drops_by_probe": which probes the ring_drops were lost from.
+  void counters(uint64_t now_ns, const std::vector<model::Counter>& counters, const model::RingDrops& ring = {});
   // An End record with the reason it stopped, then closes.
   Result<void> close(const std::string& reason);
 

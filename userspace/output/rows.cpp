@@ -74,16 +74,26 @@ void Rates::update(uint64_t now, const std::vector<model::Snapshot>& snaps) {
   for (const auto& s : snaps) {
     if (s.exited) continue;
     live.insert(s.pid);
-    auto& pc = prev_[s.pid];
+    if (auto& start = start_[s.pid]; start != s.start_ticks) {
+      // Another process under this pid: its counters start from its own zero.
+      start = s.start_ticks;
+      prev_.erase(s.pid);
+      rates_.erase(s.pid);
+    }
     // Syscalls/s only where the whole second was counted.
     const bool counted = s.syscalls_counted_since_ns && s.syscalls_counted_since_ns <= last_ns_;
-    if (pc.first || pc.second)
-      rates_[s.pid] = {counted ? (s.nr_syscalls - pc.first) / span : -1.0, (s.cpu_ns - pc.second) / 1e7 / span};
-    pc = {s.nr_syscalls, s.cpu_ns};
+    // Rates from the second sample on: a process first seen now has no rate
+    // yet (`-`), one that ran for 0 ns since has a measured 0.
+    if (auto [pc, first] = prev_.try_emplace(s.pid, s.nr_syscalls, s.cpu_ns); !first) {
+      rates_[s.pid] = {counted ? (s.nr_syscalls - pc->second.first) / span : -1.0,
+                       (s.cpu_ns - pc->second.second) / 1e7 / span};
+      pc->second = {s.nr_syscalls, s.cpu_ns};
+    }
   }
   // Forget the exited.
   std::erase_if(prev_, [&](const auto& kv) { return !live.count(kv.first); });
   std::erase_if(rates_, [&](const auto& kv) { return !live.count(kv.first); });
+  std::erase_if(start_, [&](const auto& kv) { return !live.count(kv.first); });
   last_ns_ = now;
 }
 
@@ -105,16 +115,25 @@ std::vector<ViewRow> view_rows(uint64_t now, const std::vector<model::Snapshot>&
       r.title = p->title.raw;
     }
     r.state = s.task_state();
-    if (auto we = model::wait_event_of(s)) r.wait = we->text();
+    // Known when read: "" then means not waiting; an event this version's
+    // tables cannot name is not known.
+    if (s.wait_event_info) {
+      auto we = model::wait_event_of(s);
+      r.wait = we ? we->text() : "";
+      r.wait_known = we || *s.wait_event_info == 0;
+    }
+    // FOR is measured for a syscall or a sleep whose start is known; on CPU
+    // the view has no start, so `-`.
     if (s.in_syscall) {
       r.in = model::syscall_name(s.sc_nr);
-      r.for_s = (now - std::min(now, s.sc_start_ns)) / 1e9;
+      if (s.sc_start_ns) r.for_s = (now - std::min(now, s.sc_start_ns)) / 1e9;
     } else if (s.on_cpu) {
       r.in = "on CPU";
     } else {
       r.in = "off CPU";
-      r.for_s = s.offcpu_since_ns ? (now - std::min(now, s.offcpu_since_ns)) / 1e9 : 0;
+      if (s.offcpu_since_ns) r.for_s = (now - std::min(now, s.offcpu_since_ns)) / 1e9;
     }
+    r.for_lower_bound = s.lower_bound && r.for_s >= 0;
     if (auto rt = rates.of(s.pid)) std::tie(r.sys_rate, r.cpu_pct) = *rt;
     r.stalled = stalled.count(s.pid) > 0;
     rows.push_back(std::move(r));

@@ -28,6 +28,7 @@ class Rates {
   uint64_t last_ns_ = 0;
   std::map<int, std::pair<uint64_t, uint64_t>> prev_;  // pid -> (syscalls, cpu_ns)
   std::map<int, std::pair<double, double>> rates_;
+  std::map<int, uint64_t> start_;  // pid -> start time of the process prev_ counts for
 };
 
 using ProcessLookup = std::function<const model::Process*(int pid)>;

@@ -87,6 +87,7 @@ void Loader::event(const nlohmann::json& e) {
     if (auto d = e.find("detail"); d != e.end() && d->is_object())
       for (const char* key : {"blocked_by", "lock", "stack", "query", "user", "database"})
         if (auto it = d->find(key); it != d->end()) s.detail[key] = *it;
+    if (auto it = e.find("input_lost"); it != e.end() && it->is_object()) s.input_lost = *it;
     open_[{pid, kind}] = r_.stalls.size();
     r_.stalls.push_back(std::move(s));
   } else if (type == "stall_end") {
@@ -96,6 +97,8 @@ void Loader::event(const nlohmann::json& e) {
     s.ended = true;
     s.duration_s = get_or<double>(e, "duration_s", s.duration_s);
     s.woken_by = e.value("woken_by", nlohmann::json());
+    // The end's count covers the whole stall, the start's only its beginning.
+    if (auto lost = e.find("input_lost"); lost != e.end() && lost->is_object()) s.input_lost = *lost;
     open_.erase(it);
   }
 }
@@ -115,6 +118,7 @@ void Loader::stacks(const nlohmann::json& entries) {
     auto [it, fresh] = r_.stacks.try_emplace(std::move(key));
     if (fresh) it->second = std::move(s);
     it->second.weight += get_or<uint64_t>(e, "weight", 0);
+    it->second.lower_bound = it->second.lower_bound || get_or<bool>(e, "lower_bound", false);
   }
 }
 
@@ -223,7 +227,26 @@ nlohmann::json stall_json(const StallSpan& s) {
                       {"summary", s.summary}};
   for (const char* key : {"user", "database", "query", "blocked_by", "lock", "stack"})
     if (s.detail.contains(key)) x[key] = s.detail[key];
+  if (s.input_lost.is_object() && !s.input_lost.empty()) {
+    nlohmann::json probes = nlohmann::json::array();
+    for (const auto& [probe, n] : s.input_lost.items()) probes.push_back(probe);
+    x["input_incomplete"] = std::move(probes);
+    x["input_lost"] = s.input_lost;
+  }
   return x;
+}
+
+// "sched_process_fork 1000, sched_process_exit 234" from {"probe": count}, and their sum.
+std::pair<std::string, uint64_t> lost_text(const nlohmann::json& by_probe) {
+  std::string out;
+  uint64_t total = 0;
+  if (!by_probe.is_object()) return {out, total};
+  for (const auto& [probe, n] : by_probe.items()) {
+    const uint64_t v = n.is_number_unsigned() || n.is_number_integer() ? n.get<uint64_t>() : 0;
+    total += v;
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", probe, v);
+  }
+  return {out, total};
 }
 
 // "alice@shop", "alice", "@shop" or "" as the stall's title told.
@@ -278,6 +301,7 @@ nlohmann::json top_stacks(const Recording& r, bool offcpu, int top) {
   for (size_t i = 0; i < v.size() && static_cast<int>(i) < top; ++i)
     out.push_back({{offcpu ? "weight_ns" : "samples", v[i]->weight},
                    {"class", v[i]->cls},
+                   {"lower_bound", v[i]->lower_bound},
                    {"backend_type", v[i]->backend_type},
                    {"frames", v[i]->frames},
                    {"short", short_stack(v[i]->frames, 8)}});
@@ -300,6 +324,7 @@ nlohmann::json report_json(const Recording& r, int top) {
   j["problems"] = problems;
   j["snapshots"] = r.snapshots;
   j["lost"] = r.counters.value("lost", nlohmann::json::object());
+  j["ring_drops_by_probe"] = r.counters.value("ring_drops_by_probe", nlohmann::json::object());
   j["processes"] = r.processes.size();
   j["build_ids"] = r.build_ids;
   j["processes_with_maps"] = r.processes_with_maps;
@@ -328,14 +353,19 @@ nlohmann::json report_json(const Recording& r, int top) {
   j["blockers"] = blockers_json(r);
   j["deadlocks"] = r.deadlocks;
 
-  std::map<std::string, uint64_t> by_class;
+  std::map<std::string, std::pair<uint64_t, bool>> by_class;  // weight, lower bound
   uint64_t oncpu_samples = 0;
   for (const auto& [k, s] : r.stacks) {
-    if (s.kind == "offcpu") by_class[s.cls] += s.weight;
-    else oncpu_samples += s.weight;
+    if (s.kind == "offcpu") {
+      by_class[s.cls].first += s.weight;
+      by_class[s.cls].second = by_class[s.cls].second || s.lower_bound;
+    } else {
+      oncpu_samples += s.weight;
+    }
   }
   nlohmann::json classes = nlohmann::json::object();
-  for (const auto& [c, w] : by_class) classes[c] = {{"weight_ns", w}, {"seconds", round1(w / 1e9)}};
+  for (const auto& [c, w] : by_class)
+    classes[c] = {{"weight_ns", w.first}, {"seconds", round1(w.first / 1e9)}, {"lower_bound", w.second}};
   j["offcpu_by_class"] = classes;
   j["oncpu_samples"] = oncpu_samples;
   j["top_offcpu"] = top_stacks(r, true, top);
@@ -364,9 +394,14 @@ std::string timeline_text(const nlohmann::json& list) {
     std::string end = s["ended"].get<bool>()
                           ? (s["woken_by"].is_null() ? "ended" : fmt::format("ended, woken by pid {}", s["woken_by"].dump()))
                           : "still in flight at the end";
-    out += fmt::format("    {} {} {}{:.1f}s — {} [{}]\n", s.value("since", ""), s.value("kind", ""),
+    std::string incomplete;
+    if (auto lost = s.find("input_lost"); lost != s.end()) {
+      const auto [each, total] = lost_text(*lost);
+      incomplete = fmt::format(" (input incomplete: {} ring record{} lost: {})", total, total == 1 ? "" : "s", each);
+    }
+    out += fmt::format("    {} {} {}{:.1f}s — {} [{}]{}\n", s.value("since", ""), s.value("kind", ""),
                        s.value("lower_bound", false) ? "≥" : "", s["duration_s"].get<double>(), s.value("summary", ""),
-                       end);
+                       end, incomplete);
     if (auto q = s.find("query"); q != s.end() && q->is_object())
       out += fmt::format("      query ({:.0f}s): {}\n", get_or<double>(*q, "running_s", 0),
                          one_line(get_or<std::string>(*q, "text", ""), 160, get_or<bool>(*q, "truncated", false)));
@@ -387,7 +422,11 @@ std::string report_text(const Recording& r, int top) {
   for (const auto& p : j["problems"]) out += fmt::format("! {}\n", p.get<std::string>());
   if (r.pid) out += fmt::format("Only pid {}: its stalls, its stacks, the blocking that names it.\n", r.pid);
   std::string lost;
-  for (const auto& [k, v] : j["lost"].items()) lost += fmt::format(" {}={}", k, v.dump());
+  for (const auto& [k, v] : j["lost"].items()) {
+    lost += fmt::format(" {}={}", k, v.dump());
+    if (k == "ring_drops" && !j["ring_drops_by_probe"].empty())
+      lost += fmt::format(" ({})", lost_text(j["ring_drops_by_probe"]).first);
+  }
   out += fmt::format("{} processes, {} snapshots; lost:{}\n", j["processes"].get<size_t>(), r.snapshots,
                      lost.empty() ? " nothing" : lost);
 
@@ -419,11 +458,14 @@ std::string report_text(const Recording& r, int top) {
   uint64_t total = 0;
   for (const auto& [c, v] : j["offcpu_by_class"].items()) total += v["weight_ns"].get<uint64_t>();
   for (const auto& [c, v] : j["offcpu_by_class"].items())
-    out += fmt::format("  {:<8} {:>10}  {:>5.1f}%\n", c, weight_s(v["weight_ns"].get<uint64_t>()),
+    out += fmt::format("  {:<8} {:>10}  {:>5.1f}%\n", c,
+                       (v.value("lower_bound", false) ? "≥" : "") + weight_s(v["weight_ns"].get<uint64_t>()),
                        total ? 100.0 * v["weight_ns"].get<uint64_t>() / total : 0.0);
   out += fmt::format("\nTOP OFF-CPU STACKS (leaf first)\n");
   for (const auto& t : j["top_offcpu"])
-    out += fmt::format("  {:>9} {:<7} {:<16} {}\n", weight_s(t["weight_ns"].get<uint64_t>()), t.value("class", ""),
+    out += fmt::format("  {:>9} {:<7} {:<16} {}\n",
+                       (t.value("lower_bound", false) ? "≥" : "") + weight_s(t["weight_ns"].get<uint64_t>()),
+                       t.value("class", ""),
                        t.value("backend_type", ""), t.value("short", ""));
   out += fmt::format("\nTOP ON-CPU STACKS ({} samples{})\n", j["oncpu_samples"].get<uint64_t>(),
                      m.value("oncpu_hz", 0) ? fmt::format(" at {} Hz", m.value("oncpu_hz", 0)) : "");

@@ -25,6 +25,9 @@ struct StallSpan {
   uint64_t start_ts = 0;
   nlohmann::json woken_by;  // pid or null
   nlohmann::json detail;    // what the report shows of it: blocked_by, lock, stack, query, user, database
+  // Ring records its kind depends on lost while it was in flight, probe ->
+  // count (from its end, else its start); empty: its input was complete.
+  nlohmann::json input_lost = nlohmann::json::object();
 };
 
 // Equal stacks summed: by kind, class, backend type and frames.
@@ -32,6 +35,7 @@ struct StackSum {
   std::string kind, cls, backend_type;
   std::vector<std::string> frames;  // root first
   uint64_t weight = 0;
+  bool lower_bound = false;  // some of its weight is a sleep that began before the recording
 };
 
 // A recording summarised as it is read, record by record: memory grows with

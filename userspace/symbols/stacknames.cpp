@@ -80,6 +80,9 @@ nlohmann::json StackNamer::name(const capture::StackDrain& d, const std::set<int
                    {"weight", v.ns},
                    {"count", v.count},
                    {"frames", frames(static_cast<int>(k.tgid), k.kstack, k.ustack)}});
+    // A sleep that began before pgstall: its time counts from when pgstall
+    // saw it, and its stack is named by the caller.
+    if (k.seeded) out.back()["lower_bound"] = true;
   }
   for (const auto& [k, n] : d.oncpu) {
     out.push_back({{"kind", "oncpu"},

@@ -93,7 +93,8 @@ TEST(Events, CheckpointsDeadlocksAndBlockers) {
 TEST(Events, DropsAndSummaryCountEveryLoss) {
   model::Counter lost{"ring_drops", 12, true};
   auto d = output::drops_event(lost, 2);
-  EXPECT_EQ(d.line, "pgstall: warning: 12 ring_drops lost so far (2 new)");
+  // Issue 12: counters read as words, plurals right.
+  EXPECT_EQ(d.line, "pgstall: warning: 12 ring records dropped so far (2 new)");
   output::SummaryFacts f;
   f.stalls = 3;
   f.in_flight = {{4242, "lock-sleep"}};
@@ -103,9 +104,72 @@ TEST(Events, DropsAndSummaryCountEveryLoss) {
   EXPECT_EQ(s.json["in_flight"][0]["kind"], "lock-sleep");
   EXPECT_EQ(s.json["counters"]["syscalls"], 0);
   EXPECT_EQ(s.json["syscall_tracing_s"], 1.2);
+  // Issue 12: a sentence, plurals right; every loss said, zero counters left out.
   EXPECT_EQ(s.line,
-            "pgstall: 3 stalls flagged, 1 still in flight; syscall tracing on for 1.2s; counters: ring_drops=12 "
-            "switches=99 bad_records=0");
+            "pgstall: 3 stalls flagged, 1 still in flight; syscall tracing on for 1.2s; 12 ring records dropped; "
+            "seen: 99 context switches");
+}
+
+TEST(Events, SummaryReadsAsSentences) {
+  output::SummaryFacts f;
+  f.stalls = 1;
+  f.counters = {{"ring_drops", 0, true}, {"stacks_lost", 0, true}, {"syscalls", 1, false}};
+  auto s = output::summary_event(f);
+  EXPECT_EQ(s.line,
+            "pgstall: 1 stall flagged, none still in flight; syscall tracing on for 0.0s; no events lost; seen: 1 "
+            "syscall");
+  f.stalls = 0;
+  f.in_flight = {{1, "io-wait"}, {2, "io-wait"}};
+  f.counters = {{"ring_drops", 1, true}, {"stacks_lost", 3, true}, {"switches", 1, false}, {"syscalls", 0, false}};
+  f.bad_records = 2;
+  f.lock_graph_errors = 1;
+  s = output::summary_event(f);
+  EXPECT_EQ(s.line,
+            "pgstall: no stalls flagged, 2 still in flight; syscall tracing on for 0.0s; 1 ring record dropped, 3 "
+            "stacks lost, 2 malformed ring records skipped, 1 lock table read failed; seen: 1 context switch");
+  // The JSON keys stay as they were.
+  EXPECT_EQ(s.json["stalls"], 0);
+  EXPECT_EQ(s.json["counters"]["stacks_lost"], 3);
+  EXPECT_EQ(s.json["counters"]["bad_records"], 2);
+  EXPECT_EQ(s.json["lock_graph_errors"], 1);
+  EXPECT_EQ(output::loss_phrases(f.counters, 0, 0), (std::vector<std::string>{"1 ring record dropped", "3 stacks lost"}));
+  EXPECT_EQ(output::counter_phrase("stacks_lost", 1), "1 stack lost");
+  EXPECT_EQ(output::counter_phrase("no_such_counter", 4), "no_such_counter=4");
+}
+
+// A storm of stalls in one tick: those flagged without their stacks are counted and said.
+TEST(Events, SummarySaysStallsFlaggedWithoutTheirStacks) {
+  output::SummaryFacts f;
+  f.stalls = 120;
+  f.inspections_skipped = 97;
+  auto s = output::summary_event(f);
+  EXPECT_EQ(s.json["inspections_skipped"], 97);
+  EXPECT_EQ(s.line,
+            "pgstall: 120 stalls flagged, none still in flight; syscall tracing on for 0.0s; no events lost; 97 "
+            "stalls flagged without their stack (too many began at once)");
+  f.inspections_skipped = 1;
+  EXPECT_NE(output::summary_event(f).line.find("; 1 stall flagged without its stack"), std::string::npos);
+  f.inspections_skipped = 0;
+  EXPECT_EQ(output::summary_event(f).line.find("without"), std::string::npos);
+  EXPECT_EQ(output::summary_event(f).json["inspections_skipped"], 0);
+}
+
+TEST(Events, NoPostmasterStartNoticeForOneAlreadyRunning) {
+  model::ProcessEvent found{"postmaster_start", 4100, "postmaster", "/data", true};
+  auto e = output::process_event(found);
+  EXPECT_EQ(e.line, "");
+  EXPECT_EQ(e.view_note, "");
+  EXPECT_EQ(e.json["event"], "postmaster_start");
+  EXPECT_EQ(e.json["already_running"], true);
+  model::ProcessEvent started{"postmaster_start", 4200, "postmaster", "/data", false};
+  e = output::process_event(started);
+  EXPECT_EQ(e.line, "pgstall: postmaster_start pid 4200 /data");
+  EXPECT_EQ(e.view_note, e.line);
+  EXPECT_EQ(e.json["already_running"], false);
+  // Exits are news whatever happened before.
+  e = output::process_event({"postmaster_exit", 4200, "postmaster", "exited"});
+  EXPECT_EQ(e.line, "pgstall: postmaster_exit pid 4200 exited");
+  EXPECT_FALSE(e.json.contains("already_running"));
 }
 
 TEST(Sink, EachModeShowsWhatItShould) {
@@ -163,4 +227,40 @@ TEST(Rows, StalledFirstWithRatesOverWholeSeconds) {
   EXPECT_DOUBLE_EQ(rows[0].for_s, 3.0);
   EXPECT_EQ(rows[0].title, "postgres: checkpointer");
   EXPECT_EQ(rows[1].in, "on CPU");
+}
+
+// Ring drops per probe: the drops event names them (JSON and line), the
+// live view's notice says what they cost, the summary has them by probe and
+// their sum is the ring_drops counter.
+TEST(Events, RingDropsAreNamedByProbe) {
+  model::RingDrops ring{{{"sched_switch", 0}, {"sched_process_fork", 1000}, {"sched_process_exit", 234}}};
+  model::Counter lost{"ring_drops", ring.total(), true};
+  auto d = output::drops_event(lost, 34, &ring);
+  EXPECT_EQ(d.json["by_probe"], nlohmann::json({{"sched_process_fork", 1000}, {"sched_process_exit", 234}}));
+  EXPECT_EQ(d.json["total"], 1234);
+  EXPECT_EQ(d.json["new"], 34);
+  EXPECT_EQ(d.line, "pgstall: warning: 1234 ring records dropped so far (34 new): sched_process_fork 1,000, "
+                    "sched_process_exit 234");
+  EXPECT_EQ(d.view_note, "");  // the view's header has the notice
+  EXPECT_EQ(output::ring_drops_notice(ring),
+            "ring full: 1,234 records lost (sched_process_fork 1,000, sched_process_exit 234) — processes seen late "
+            "(at the next /proc scan), their stalls flagged late; a larger --ring-size or a shorter --interval "
+            "keeps them");
+  ring.by_probe[0].second = 1;
+  EXPECT_NE(output::ring_drops_notice(ring).find("— stall ends without the pid that woke them; processes seen late"), std::string::npos);
+  EXPECT_EQ(output::ring_drops_notice(model::RingDrops{{{"sched_switch", 0}}}), "");
+
+  output::SummaryFacts f;
+  f.counters = {{"ring_drops", ring.total(), true}};
+  f.ring_drops = ring;
+  auto s = output::summary_event(f);
+  EXPECT_EQ(s.json["counters"]["ring_drops"], 1235);
+  EXPECT_EQ(s.json["ring_drops_by_probe"],
+            nlohmann::json({{"sched_switch", 1}, {"sched_process_fork", 1000}, {"sched_process_exit", 234}}));
+  EXPECT_NE(s.line.find("; ring records lost by probe: sched_process_fork 1,000, sched_process_exit 234, "
+                        "sched_switch 1"),
+            std::string::npos)
+      << s.line;
+  f.ring_drops = {};
+  EXPECT_EQ(output::summary_event(f).json["ring_drops_by_probe"], nlohmann::json::object());
 }

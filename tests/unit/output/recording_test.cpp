@@ -130,3 +130,40 @@ TEST(FoldedStacks, PreparedFilesLeaveNothingExtra) {
   EXPECT_EQ(slurp(dir + "/run.folded"), "walwriter;main;WaitLatch 2000\n");
   std::filesystem::remove_all(dir);
 }
+
+// Ring drops per probe and a stall whose input lost records, written by the
+// recorder and read back by the report, text and JSON.
+TEST(RecordingWriter, TheReportShowsDropsByProbeAndIncompleteStalls) {
+  const std::string path = temp_path("pgstall-recording-drops-test");
+  std::filesystem::remove(path);
+  output::Clock clock(0);
+  output::RecordingWriter w;
+  ASSERT_TRUE(w.open(path, output::recording_meta({"9.9", {{"lock_sleep_s", 5.0}}, false, 0, true}, clock)));
+  w.event({{"type", "stall"}, {"kind", "lock-sleep"}, {"pid", 42}, {"summary", "waits"}, {"duration_s", 5.0},
+           {"input_lost", {{"sched_process_fork", 3}}}});
+  w.event({{"type", "stall_end"}, {"kind", "lock-sleep"}, {"pid", 42}, {"duration_s", 9.0}, {"woken_by", 41},
+           {"input_lost", {{"sched_process_fork", 30}, {"sched_switch", 2}}}});
+  w.event({{"type", "stall"}, {"kind", "io-wait"}, {"pid", 43}, {"summary", "in fsync"}, {"duration_s", 2.0}});
+  model::RingDrops ring{{{"sched_switch", 2}, {"sched_process_fork", 30}, {"sched_process_exit", 0}}};
+  w.counters(9, {{"ring_drops", ring.total(), true}, {"syscalls", 10, false}}, ring);
+  ASSERT_TRUE(w.close("duration"));
+
+  const auto r = record::load_file(path);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  const auto j = record::report_json(r, 5);
+  EXPECT_EQ(j["lost"], nlohmann::json({{"ring_drops", 32}}));
+  EXPECT_EQ(j["ring_drops_by_probe"], nlohmann::json({{"sched_switch", 2}, {"sched_process_fork", 30}}));
+  ASSERT_EQ(j["stalls"].size(), 2u);
+  // The end's count: the whole stall.
+  EXPECT_EQ(j["stalls"][0]["input_incomplete"], nlohmann::json({"sched_process_fork", "sched_switch"}));
+  EXPECT_EQ(j["stalls"][0]["input_lost"]["sched_process_fork"], 30);
+  EXPECT_FALSE(j["stalls"][1].contains("input_incomplete"));
+  const auto text = record::report_text(r, 5);
+  EXPECT_NE(text.find("lost: ring_drops=32 (sched_process_fork 30, sched_switch 2)"), std::string::npos) << text;
+  EXPECT_NE(text.find("lock-sleep 9.0s — waits [ended, woken by pid 41] (input incomplete: 32 ring records lost: "
+                      "sched_process_fork 30, sched_switch 2)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("io-wait 2.0s — in fsync [still in flight at the end]\n"), std::string::npos) << text;
+  std::filesystem::remove(path);
+}

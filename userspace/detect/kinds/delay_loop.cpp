@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "detect/kind.h"
+#include "model/probes.h"
 #include "model/syscalls.h"
 
 namespace pgstall::detect {
@@ -82,6 +83,8 @@ const KindSpec& delay_loop_kind() {
       .make = [](const Settings& s) { return std::make_unique<DelayLoop>(s); },
       // A polling loop's sleeps end by their timer: whoever ran the timer interrupt is no cause.
       .ended_by_waker = false,
+      // Its words on the checkpoint it holds come from the checkpoint probes.
+      .ring_inputs = {model::ring_probe::kCheckpoint},
   };
   return k;
 }
