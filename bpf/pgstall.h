@@ -20,6 +20,10 @@
  * sleep is aggregated at its wake with no stack, as offcpu_key.seeded. The
  * next switch-out clears it. */
 #define PGSTALL_F_SEEDED_SLEEP 2u
+/* In do_exit (PF_EXITING seen at a switch-out or at sched_process_exit): its
+ * memory may be locked by its own teardown (exit_mmap holds the mmap lock),
+ * so userspace reads nothing from it. */
+#define PGSTALL_F_EXITING 4u
 
 /* What Postgres' USDT probes say a thread waits on: thread_state.off_pg,
  * offcpu_key.pg and rec_pg_wait.what (kept as __u32 fields). */

@@ -4,6 +4,9 @@
  * waker's context. */
 #include "common.bpf.h"
 
+/* task_struct.flags: in do_exit (include/linux/sched.h; a macro, not in BTF) */
+#define PF_EXITING_FLAG 0x00000004
+
 /* Off-CPU time by stack (record): added when the thread runs again, to the
  * buffer agg_gen selects. A full map is a counted loss. */
 static __always_inline void add_offcpu(struct task_struct *t, struct pgstall_thread_state *st, __u64 ns)
@@ -56,6 +59,8 @@ int BPF_PROG(pgstall_sched_switch, bool preempt, struct task_struct *prev, struc
 		st->offcpu_since_ns = now;
 		st->offcpu_state = prev_state;
 		st->flags &= ~PGSTALL_F_SEEDED_SLEEP; /* this sleep was seen to begin */
+		if (prev->flags & PF_EXITING_FLAG)
+			st->flags |= PGSTALL_F_EXITING;
 		/* Which syscall it sleeps in, from its saved user registers. A
 		 * preempted thread (state 0) is judged on CPU: skip the reads. */
 		st->sleep_sc_nr = PGSTALL_NO_SYSCALL;
@@ -196,8 +201,10 @@ int BPF_PROG(pgstall_exec_raw)
 
 static __always_inline int on_exit(struct task_struct *p)
 {
-	if (!tracked_state(p))
+	struct pgstall_thread_state *st = tracked_state(p);
+	if (!st)
 		return 0;
+	st->flags |= PGSTALL_F_EXITING;
 	count(PGSTALL_CNT_EXITS);
 	struct pgstall_rec_exit *r = reserve(sizeof(*r), PGSTALL_RP_EXIT);
 	if (r) {

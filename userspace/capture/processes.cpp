@@ -290,11 +290,12 @@ void Processes::refresh_titles() {
   for (auto& [pid, p] : procs_) {
     // /proc/PID/cmdline reads the process's memory under its mmap lock: not
     // for a process asleep in D state, which may hold it (see the
-    // snapshots). Its start is still announced in time.
+    // snapshots), nor for one in its exit. Its start is still announced in
+    // time.
     const auto st = tracer_.state(pid);
     const bool d_state = st && !st->oncpu_since_ns && model::task_state_char(st->offcpu_state) == 'D';
     std::optional<std::string> cmd;
-    if (!d_state && ran_since(st ? &*st : nullptr, p.title_read_switches)) {
+    if (!d_state && !exiting(st ? &*st : nullptr) && ran_since(st ? &*st : nullptr, p.title_read_switches)) {
       cmd = model::proc_cmdline(pid);
       if (cmd && st) p.title_read_switches = st->nr_switches;
     }

@@ -62,6 +62,12 @@ inline bool ran_since(const pgstall_thread_state* st, uint64_t read_switches) {
   return !st || st->oncpu_since_ns || read_switches == ProcInfo::kNeverRead || st->nr_switches != read_switches;
 }
 
+// Whether a process is in its exit (the kernel saw PF_EXITING): its own
+// teardown holds its mmap lock (exit_mmap), so reading its memory or its
+// /proc/PID/cmdline would wait for it — seconds for each of hundreds of
+// backends in an exit storm on a busy machine, with the whole watch waiting.
+inline bool exiting(const pgstall_thread_state* st) { return st && (st->flags & PGSTALL_F_EXITING); }
+
 struct Targets {
   std::vector<int> pids;               // --pid: postmasters (or any of their processes)
   std::vector<std::string> data_dirs;  // --data-dir

@@ -109,20 +109,21 @@ void Session::steer_syscall_tracing(uint64_t now, const std::vector<model::Snaps
 
 void Session::steer_lwlock_probes(uint64_t now, const std::vector<model::Snapshot>& snaps) {
   if (tracer_.lwlock_mode() != SyscallMode::Auto || !tracer_.usdt_enabled()) return;
-  switch (lwlock_steering_.decide(now, snaps, tracer_.lwlock_probes_on())) {
-    case Steer::Attach:
-      if (!tracer_.set_lwlock_probes(true)) return;
-      lwlock_probes_.since_ns = now;
-      notices_.push_back(
-          "LWLock probes attached: a backend waits on an LWLock (lwlock__wait__start/done, until 10 s without one)");
-      break;
-    case Steer::Detach:
-      tracer_.set_lwlock_probes(false);
-      lwlock_probes_.total_ns += now - lwlock_probes_.since_ns;
-      lwlock_probes_.since_ns = 0;
-      notices_.push_back("LWLock probes detached: no LWLock wait for 10 s");
-      break;
+  switch (lwlock_steering_.decide(now, snaps, tracer_.lwlock_probes_wanted())) {
+    case Steer::Attach: tracer_.set_lwlock_probes(true); break;
+    case Steer::Detach: tracer_.set_lwlock_probes(false); break;
     case Steer::Keep: break;
+  }
+  // Said and counted when the tracer's thread has done it.
+  const bool on = tracer_.lwlock_probes_on();
+  if (on && !lwlock_probes_.since_ns) {
+    lwlock_probes_.since_ns = now;
+    notices_.push_back(
+        "LWLock probes attached: a backend waits on an LWLock (lwlock__wait__start/done, until 10 s without one)");
+  } else if (!on && lwlock_probes_.since_ns) {
+    lwlock_probes_.total_ns += now - lwlock_probes_.since_ns;
+    lwlock_probes_.since_ns = 0;
+    notices_.push_back("LWLock probes detached: no LWLock wait for 10 s");
   }
 }
 

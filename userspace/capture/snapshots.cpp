@@ -181,11 +181,12 @@ void SnapshotBuilder::set_pg_wait(model::Snapshot& s, const pgstall_thread_state
 }
 
 // Reading another process's memory takes its mmap lock: a process asleep in
-// D state may hold it (stuck in mmap/munmap), and the read would hang the
-// whole watch. Keep the last value for those.
+// D state may hold it (stuck in mmap/munmap), and so does a process in its
+// exit (exit_mmap); the read would hang the whole watch. Keep the last value
+// for those.
 void SnapshotBuilder::read_memory(model::Snapshot& s, ProcInfo& p, const pgstall_thread_state& st) {
   if (!wait_events_) return;
-  if (!s.on_cpu && s.offcpu_state == 'D') {
+  if ((!s.on_cpu && s.offcpu_state == 'D') || exiting(&st)) {
     s.wait_event_info = p.last_wait_event;
     return;
   }

@@ -143,7 +143,15 @@ void SkelDeleter::operator()(pgstall_bpf* s) const { pgstall_bpf__destroy(s); }
 void LinkDeleter::operator()(::bpf_link* l) const { bpf_link__destroy(l); }
 void RingDeleter::operator()(::ring_buffer* r) const { ring_buffer__free(r); }
 
-Tracer::~Tracer() = default;
+Tracer::~Tracer() {
+  if (!lwlock_thread_.joinable()) return;
+  {
+    std::lock_guard lk(req_mu_);
+    lwlock_stop_ = true;
+  }
+  req_cv_.notify_one();
+  lwlock_thread_.join();
+}
 
 std::vector<std::string> Tracer::tracepoint_names() {
   std::vector<std::string> out;
@@ -361,6 +369,7 @@ bool Tracer::set_syscall_tracing(bool on) {
 
 Result<void> Tracer::attach_usdt(int pid) {
   if (!usdt_on_) return fail("USDT disabled (--no-usdt)");
+  std::lock_guard usdt(usdt_mu_);  // the LWLock worker may be switching its probes
   const std::string exe = fmt::format("/proc/{}/exe", pid);
   struct stat sb {};
   if (stat(exe.c_str(), &sb) != 0) return fail(fmt::format("cannot read {}: {}", exe, strerror(errno)));
@@ -412,7 +421,7 @@ Result<void> Tracer::attach_usdt(int pid) {
                    bpf_program__attach_usdt(u.prog(skel_.get()), -1, exe.c_str(), "postgresql", u.name, nullptr)}) {
       usdt_links_.push_back(std::move(link));
       p.attached = true;
-      if (u.lwlock) lwlock_on_ = true;
+      if (u.lwlock) lwlock_on_.store(true, std::memory_order_release);
       ++attached;
     } else {
       p.error = fmt::format("attach failed: {}", strerror(errno));
@@ -425,7 +434,7 @@ Result<void> Tracer::attach_usdt(int pid) {
     usdt_exe_fds_.push_back(std::move(fd));
   else  // the LWLock probes attached on demand later find it by path only
     spdlog::debug("cannot keep {} open: {}", exe, strerror(errno));
-  if (lwlock_mode_ == SyscallMode::Always && !lwlock_attached_ns_) lwlock_attached_ns_ = monotonic_ns();
+  if (lwlock_mode_ == SyscallMode::Always && !lwlock_attached_ns_) lwlock_attached_ns_.store(monotonic_ns());
   if (attached == 0)
     return fail(first_error.empty() ? fmt::format("{} has no USDT probes", shown)
                                     : fmt::format("no USDT probe attached in {}: {}", shown, first_error));
@@ -477,7 +486,8 @@ bool Tracer::adopt(int pid) {
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd) {
     if (lost_track(errno)) untracked_.insert(pid);  // out of descriptors: counted, never silent
-    return false;                         // else already gone, or a thread (not a process)
+    if (errno == ESRCH) ++gone_before_read_;         // gone already: counted too
+    return false;                                    // or a thread (not a process)
   }
   pidfds_.emplace(pid, std::move(pidfd));
   return true;
@@ -680,6 +690,8 @@ std::vector<model::Counter> named_counters(const Tracer& tracer, model::RingDrop
   // Userspace's own: postgres processes that could not be tracked (out of
   // file descriptors, or the kernel refused their task storage).
   out.push_back({"processes_untracked", tracer.untracked(), true});
+  // Not a loss: the kernel followed them; they were gone when looked at.
+  out.push_back({"processes_gone_unread", tracer.gone_before_read(), false});
   return out;
 }
 
@@ -688,15 +700,42 @@ bool counter_is_loss(int c) {
          c == PGSTALL_CNT_USTACK_LOST || c == PGSTALL_CNT_STACKS_LOST || c == PGSTALL_CNT_AGG_FULL;
 }
 
-bool Tracer::set_lwlock_probes(bool on) {
-  if (lwlock_mode_ != SyscallMode::Auto || on == lwlock_on_) return lwlock_on_;
-  if (!on) {
-    lwlock_links_.clear();
-    lwlock_on_ = false;
-    for (auto& p : usdt_)
-      if (p.on_demand) p.attached = false;
-    return false;
+void Tracer::set_lwlock_probes(bool on) {
+  if (lwlock_mode_ != SyscallMode::Auto || on == lwlock_want_) return;
+  lwlock_want_ = on;
+  // What watch says it uses (the start event, doctor): asked for, not yet
+  // necessarily done. The main thread alone writes usdt_ (attach_usdt too).
+  for (auto& p : usdt_)
+    if (p.on_demand) p.attached = on && p.sites > 0;
+  {
+    std::lock_guard lk(req_mu_);
+    lwlock_asked_ = on;
   }
+  if (!lwlock_thread_.joinable()) lwlock_thread_ = std::thread([this] { lwlock_worker(); });
+  req_cv_.notify_one();
+}
+
+void Tracer::lwlock_worker() {
+  std::unique_lock lk(req_mu_);
+  for (;;) {
+    req_cv_.wait(lk, [this] { return lwlock_stop_ || lwlock_asked_ != lwlock_done_; });
+    if (lwlock_stop_) return;
+    const bool on = lwlock_asked_;
+    lk.unlock();
+    switch_lwlock_probes(on);
+    lk.lock();
+    lwlock_done_ = on;
+  }
+}
+
+void Tracer::switch_lwlock_probes(bool on) {
+  std::lock_guard usdt(usdt_mu_);
+  if (!on) {
+    lwlock_on_.store(false, std::memory_order_release);
+    lwlock_links_.clear();
+    return;
+  }
+  bool any = false;
   for (const auto& fd : usdt_exe_fds_) {
     // The binary by its open descriptor: the one running, even if an
     // upgrade has replaced the file since.
@@ -706,18 +745,16 @@ bool Tracer::set_lwlock_probes(bool on) {
       if (UniqueLink link{
               bpf_program__attach_usdt(u.prog(skel_.get()), -1, path.c_str(), "postgresql", u.name, nullptr)}) {
         lwlock_links_.push_back(std::move(link));
-        lwlock_on_ = true;
+        any = true;
       } else {
         spdlog::debug("attaching {} on demand failed: {}", u.name, strerror(errno));
       }
     }
   }
-  if (lwlock_on_) {
-    lwlock_attached_ns_ = monotonic_ns();
-    for (auto& p : usdt_)
-      if (p.on_demand && p.sites > 0) p.attached = true;
+  if (any) {
+    lwlock_attached_ns_.store(monotonic_ns(), std::memory_order_release);
+    lwlock_on_.store(true, std::memory_order_release);
   }
-  return lwlock_on_;
 }
 
 Result<std::array<uint64_t, 3>> Tracer::task_user_regs(int tid) const {

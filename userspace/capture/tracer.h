@@ -5,13 +5,17 @@
 // and read the in-flight state. Every libbpf object is owned (RAII): nothing
 // leaks on an error path, and the destructor has nothing to do by hand.
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -115,6 +119,10 @@ class Tracer {
   // (file descriptors, kernel memory), each pid once (it is retried at every
   // rescan); a process already gone is not counted.
   uint64_t untracked() const { return untracked_.size(); }
+  // Children seen forking that had exited before they could be adopted:
+  // the ring was drained late (a busy machine, a blocked loop), or they
+  // lived only a moment (a refused connection). Nothing of them is shown.
+  uint64_t gone_before_read() const { return gone_before_read_; }
   std::optional<pgstall_thread_state> state(int pid) const;
 
   // Attaches or detaches the syscall tracepoints (only those loaded). Returns
@@ -136,15 +144,20 @@ class Tracer {
   // .lwlock_stack_id): return addresses, innermost first; empty when gone.
   std::vector<uint64_t> user_stack(int32_t id) const;
   bool usdt_enabled() const { return usdt_on_; }
-  // The LWLock probes, in every postgres binary attached so far. Returns
-  // whether they are attached afterwards.
-  bool set_lwlock_probes(bool on);
-  bool lwlock_probes_on() const { return lwlock_on_; }
+  // Asks for the LWLock probes on or off, in every postgres binary attached
+  // so far. Done on a thread of its own, never waited for: attaching writes
+  // a breakpoint into every process mapping the binary (each one's mmap
+  // lock), detaching waits for an RCU tasks-trace grace period; with 500
+  // backends exiting at once each took up to 8 s here, and the watch read
+  // nothing meanwhile. lwlock_probes_on() says when it is done.
+  void set_lwlock_probes(bool on);
+  bool lwlock_probes_wanted() const { return lwlock_want_; }
+  bool lwlock_probes_on() const { return lwlock_on_.load(std::memory_order_acquire); }
   SyscallMode lwlock_mode() const { return lwlock_mode_; }
   // When they were last attached (CLOCK_MONOTONIC): an LWLock wait start
   // before it was stored by an earlier attachment, whose end may have been
   // missed since.
-  uint64_t lwlock_attached_ns() const { return lwlock_attached_ns_; }
+  uint64_t lwlock_attached_ns() const { return lwlock_attached_ns_.load(std::memory_order_acquire); }
   bool queries_enabled() const { return queries_; }
 
   // Stacks (Config::stacks): cpu-clock sampling at hz on every CPU, postgres
@@ -209,8 +222,20 @@ class Tracer {
   bool stacks_on_ = false;
   std::vector<int> self_test_pids_;
   SyscallMode lwlock_mode_ = SyscallMode::Always;
-  bool lwlock_on_ = false;
-  uint64_t lwlock_attached_ns_ = 0;
+  // The LWLock switch (set_lwlock_probes): the main thread asks (lwlock_want_,
+  // and lwlock_asked_ under req_mu_), the worker does. usdt_mu_ guards what
+  // both touch: libbpf's USDT manager (every USDT attach and detach),
+  // lwlock_links_ and usdt_exe_fds_.
+  void lwlock_worker();
+  void switch_lwlock_probes(bool on);
+  std::mutex usdt_mu_;
+  std::mutex req_mu_;
+  std::condition_variable req_cv_;
+  bool lwlock_asked_ = false, lwlock_done_ = false, lwlock_stop_ = false;  // under req_mu_
+  bool lwlock_want_ = false;  // main thread only
+  std::thread lwlock_thread_;
+  std::atomic<bool> lwlock_on_{false};
+  std::atomic<uint64_t> lwlock_attached_ns_{0};
   std::vector<UniqueLink> lwlock_links_;
   std::vector<UniqueFd> usdt_exe_fds_;  // each attached binary, open: attachable later even if replaced
   std::vector<UniqueLink> sample_links_;  // each owns its perf event fd: libbpf closes it at detach
@@ -218,6 +243,7 @@ class Tracer {
   bool syscall_tracing_ = false;
   std::unordered_map<int, UniqueFd> pidfds_;  // pid -> pidfd
   std::set<int> untracked_;
+  uint64_t gone_before_read_ = 0;
   std::vector<std::string> degradations_;
   std::string task_regs_missing_;  // why task_user_regs() cannot work here; empty: it can
   std::function<void(const void*, size_t)> cb_;

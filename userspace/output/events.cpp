@@ -170,6 +170,8 @@ std::string counter_phrase(const std::string& name, uint64_t n) {
       {"bad_records", "malformed ring record skipped", "malformed ring records skipped"},
       {"lock_graph_errors", "lock table read failed", "lock table reads failed"},
       {"processes_untracked", "postgres process not tracked", "postgres processes not tracked"},
+      {"processes_gone_unread", "postgres process gone before it could be read",
+       "postgres processes gone before they could be read"},
   };
   for (const auto& w : kWords)
     if (name == w.name) return fmt::format("{} {}", n, n == 1 ? w.one : w.many);

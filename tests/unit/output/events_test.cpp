@@ -135,6 +135,7 @@ TEST(Events, SummaryReadsAsSentences) {
   EXPECT_EQ(output::loss_phrases(f.counters, 0, 0), (std::vector<std::string>{"1 ring record dropped", "3 stacks lost"}));
   EXPECT_EQ(output::counter_phrase("stacks_lost", 1), "1 stack lost");
   EXPECT_EQ(output::counter_phrase("no_such_counter", 4), "no_such_counter=4");
+  EXPECT_EQ(output::counter_phrase("processes_gone_unread", 2), "2 postgres processes gone before they could be read");
 }
 
 // A storm of stalls in one tick: those flagged without their stacks are counted and said.
