@@ -180,7 +180,11 @@ void Processes::add(int pid, int ppid, int postmaster, bool from_fork, const std
   if (auto cmd = model::proc_cmdline(pid)) set_title(p, *cmd);
   // A child seen forking is tracked by the kernel already; one found in
   // /proc is seeded from what /proc says it is doing.
-  if (from_fork ? !tracer_.adopt(pid) : !seed_and_track(p)) return;
+  const uint64_t gone_before = tracer_.gone_before_read();
+  if (from_fork ? !tracer_.adopt(pid) : !seed_and_track(p)) {
+    if (from_fork && tracer_.gone_before_read() > gone_before) say_gone_unread(p);
+    return;
+  }
   p.windows_delivered_epoch = tracer_.epoch();
   if (pid == postmaster) {
     postmasters_[pid] = target;
@@ -199,6 +203,16 @@ void Processes::add(int pid, int ppid, int postmaster, bool from_fork, const std
     announce(p);
   }
   procs_.emplace(pid, std::move(p));
+}
+
+// Seen forking, gone before it could be adopted: its fork record was drained
+// late (pgstall held up), or it lived only a moment (a refused connection).
+// Its start and end are said all the same, with all that is known of it: a
+// process the kernel saw never goes unsaid.
+void Processes::say_gone_unread(const ProcInfo& p) {
+  const std::string type(model::backend_type_name(p.title.type));
+  events_.push_back({"backend_start", p.pid, type, p.title.raw, false, true});
+  events_.push_back({"backend_exit", p.pid, type, "exited before it could be read", false, true});
 }
 
 void Processes::announce(ProcInfo& p) {

@@ -113,6 +113,7 @@ class Processes {
 
  private:
   void announce(ProcInfo& p);
+  void say_gone_unread(const ProcInfo& p);
   Result<void> resolve_targets();
   void add_target(model::DataDir d);
   // The target a postmaster belongs to ("" with no targets), or none.

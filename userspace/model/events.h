@@ -19,6 +19,9 @@ struct ProcessEvent {
   // postmaster_start: it was running already when pgstall started (tracking
   // began, nothing started): JSON only, no notice.
   bool already_running = false;
+  // backend_start/exit of a child seen forking that was gone before it could
+  // be read (its title, its state): said so, as "unread": true.
+  bool unread = false;
 };
 
 // pgstall waits for a postmaster (JSON type "waiting"): none ran from a

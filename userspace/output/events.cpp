@@ -56,8 +56,11 @@ std::vector<std::string> probe_warnings(const std::vector<model::Probe>& probes)
 
 Out process_event(const model::ProcessEvent& e) {
   // Backends come and go all the time: JSON only. Postmasters are news.
-  if (e.what == "backend_start" || e.what == "backend_exit")
-    return {{{"type", "process"}, {"event", e.what}, {"pid", e.pid}, {"backend_type", e.backend_type}}, "", ""};
+  if (e.what == "backend_start" || e.what == "backend_exit") {
+    nlohmann::json j = {{"type", "process"}, {"event", e.what}, {"pid", e.pid}, {"backend_type", e.backend_type}};
+    if (e.unread) j["unread"] = true;
+    return {std::move(j), "", ""};
+  }
   nlohmann::json j = {{"type", "process"}, {"event", e.what}, {"pid", e.pid}, {"detail", e.detail}};
   // A postmaster that ran before pgstall started did not start now: no
   // notice, and the JSON says so.

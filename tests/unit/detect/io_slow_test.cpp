@@ -139,3 +139,35 @@ TEST(IoSlow, AnExitingBackendInDStateIsNotIo) {
   });
   EXPECT_TRUE(ev.empty()) << ev.size() << " events, first: " << (ev.empty() ? "" : ev[0].stall.kind);
 }
+
+// A connection storm: the postmaster forks a backend after another and
+// each fork sleeps half a second in D (clone waiting for memory or its mmap
+// lock), between select()s. Seen in LoadTest as "io-slow on D state".
+TEST(IoSlow, DStateInForkIsNotIo) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 10 * kSec, [&](uint64_t t) {
+    const uint64_t cycle = t - (t - kT0) % kSec;
+    model::Snapshot s = t - cycle < kSec / 2 ? sleeping_in(7, "clone", cycle, 'D') : sleeping_in(7, "pselect6", cycle, 'S');
+    s.title = model::parse_title("/usr/lib/postgresql/15/bin/postgres -D /data");
+    return std::vector<model::Snapshot>{s};
+  });
+  EXPECT_TRUE(ev.empty()) << ev.size() << " events, first: " << (ev.empty() ? "" : ev[0].stall.summary);
+}
+
+// Its twin: the same D-state sleeps in pread64 are the disk's.
+TEST(IoSlow, DStateInAFileReadIsIo) {
+  detect::Engine e;
+  auto ev = run(e, kT0, kT0 + 10 * kSec, [&](uint64_t t) {
+    const uint64_t cycle = t - (t - kT0) % kSec;
+    model::Snapshot s = t - cycle < kSec * 3 / 4 ? sleeping_in(8, "pread64", cycle, 'D') : model::Snapshot{};
+    if (t - cycle >= kSec * 3 / 4) {
+      s.pid = 8;
+      s.on_cpu = true;
+    }
+    s.title = client("SELECT", model::ClientState::Active);
+    return std::vector<model::Snapshot>{s};
+  });
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev[0].stall.kind, "io-slow");
+  EXPECT_EQ(ev[0].stall.pid, 8);
+}

@@ -41,8 +41,13 @@ TEST(Events, StartSaysWhatIsAttachedAndWarns) {
 TEST(Events, BackendsAreJsonOnlyPostmastersAreNews) {
   auto b = output::process_event({"backend_start", 42, "client backend", "postgres: app shop [local] idle"});
   EXPECT_EQ(b.json["backend_type"], "client backend");
+  EXPECT_FALSE(b.json.contains("unread"));
   EXPECT_TRUE(b.line.empty());
   EXPECT_TRUE(b.view_note.empty());
+  // A child gone before it could be read is said, as such.
+  auto u = output::process_event({"backend_exit", 43, "unknown", "exited before it could be read", false, true});
+  EXPECT_EQ(u.json["unread"], true);
+  EXPECT_TRUE(u.line.empty());
   auto p = output::process_event({"postmaster_exit", 40, "postmaster", "exited"});
   EXPECT_EQ(p.json["detail"], "exited");
   EXPECT_EQ(p.line, "pgstall: postmaster_exit pid 40 exited");

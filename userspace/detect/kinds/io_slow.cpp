@@ -1,7 +1,7 @@
 // io-slow: slow I/O over time. A process that spent most of a sliding
-// window waiting on I/O — in file syscalls, in D state, or waiting for
-// another process' I/O (LWLock:WALWrite, IPC:BufferIO, IO:* wait events) —
-// each wait short of io-wait's threshold but slow (a median of 100 ms or
+// window waiting on I/O — in file syscalls (D state in one, or in a page
+// fault, too), or waiting for another process' I/O (LWLock:WALWrite,
+// IPC:BufferIO, IO:* wait events) — each wait short of io-wait's threshold but slow (a median of 100 ms or
 // more): a throttled or failing disk where every fdatasync takes 0.5 s and
 // the server runs at 1 TPS. A busy server on a fast disk waits on I/O much of
 // the time too, in waits of milliseconds: that is progress. One episode, with hysteresis: it starts when the
@@ -39,6 +39,15 @@ bool is_peer_fd(const std::string& path) {
 bool exiting(const model::Snapshot& s) {
   static const int kExit = model::syscall_number("exit"), kExitGroup = model::syscall_number("exit_group");
   return s.in_syscall && (s.sc_nr == kExit || s.sc_nr == kExitGroup);
+}
+
+// D state is I/O when the thread sleeps in a file syscall or outside any
+// syscall (a page fault on a file-backed page). In another syscall it is
+// not: the postmaster in fork (clone) waiting for memory or its mmap lock
+// in a connection storm, a backend in munmap — those are no disk's fault.
+bool d_state_io(const model::Snapshot& s) {
+  if (s.on_cpu || s.offcpu_state != 'D') return false;
+  return !s.in_syscall || model::syscall_class(s.sc_nr) == model::SyscallClass::FileIo;
 }
 
 // Waiting for another process' I/O: the WAL flush of whoever holds WALWrite,
@@ -138,7 +147,7 @@ class IoSlow final : public PerProcessJudge<Episode> {
       x.wait_start = s.sc_start_ns;
       x.cls = s.sc_fd_class;
       x.what = model::syscall_name(s.sc_nr) + (s.sc_fd_path.empty() ? "" : "(" + s.sc_fd_path + ")");
-    } else if (s.offcpu_state == 'D' || proxy_io(s)) {
+    } else if (d_state_io(s) || proxy_io(s)) {
       x.io = true;
       x.wait_start = s.in_syscall ? s.sc_start_ns : s.offcpu_since_ns;
       const auto we = model::wait_event_of(s);
