@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "output/view.h"
 
 using namespace pgstall::itest;
 
@@ -59,11 +60,7 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-size_t columns(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
+size_t columns(const std::string& s) { return static_cast<size_t>(pgstall::output::display_width(s)); }
 
 // What pg_stat_activity says the process waits on, as pgstall spells it.
 std::string sql_wait_event(int pid) {

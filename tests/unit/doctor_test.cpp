@@ -9,6 +9,7 @@
 
 #include "model/doctor.h"
 #include "output/doctor.h"
+#include "output/view.h"
 
 using namespace pgstall;
 using namespace pgstall::model::doctor;
@@ -96,11 +97,7 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-size_t columns(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
+size_t columns(const std::string& s) { return static_cast<size_t>(pgstall::output::display_width(s)); }
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "output/view.h"
+
 namespace pgstall::output {
 namespace {
 
@@ -13,12 +15,8 @@ using model::doctor::Check;
 using model::doctor::Level;
 using model::doctor::Report;
 
-// Columns a UTF-8 string takes (one per code point: no wide characters here).
-size_t columns(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
+// Columns a UTF-8 string takes: the live view's measure.
+size_t columns(const std::string& s) { return static_cast<size_t>(display_width(s)); }
 
 // `first` + text, wrapped at spaces to `width` columns, following lines
 // indented by `indent` columns. A word longer than a line stays whole.
